@@ -36,8 +36,11 @@ BEGIN
         END IF;
         NEW.version := OLD.version + 1;
     ELSE
+        -- TG_TABLE_NAME is a "name" with collation "C": compare it under the
+        -- column's collation, or the index on changes cannot be used.
         NEW.version := COALESCE((SELECT max(c.version) FROM changes c
-                                 WHERE c.layer = TG_TABLE_NAME AND c.feature_id = NEW.id), 0) + 1;
+                                 WHERE c.layer = TG_TABLE_NAME::text COLLATE "default"
+                                   AND c.feature_id = NEW.id), 0) + 1;
     END IF;
     NEW.updated_at := now();
     RETURN NEW;

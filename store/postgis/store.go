@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"riskmap/layers"
 	"riskmap/store"
@@ -102,8 +103,13 @@ func classify(err error) error {
 	var netErr net.Error
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &netErr) || errors.As(err, &connectErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, puddle.ErrClosedPool) ||
 		errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
 }
+
+// Pool exposes the connection pool for tests and for SQL the store does not wrap
+// (migrations tooling, benchmarks). Callers must not close it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

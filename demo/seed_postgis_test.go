@@ -1,0 +1,146 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"riskmap/internal/pgtest"
+	"riskmap/layers"
+	"riskmap/store/geomconv"
+	"riskmap/store/postgis"
+)
+
+func seededStore(t *testing.T, ds *Dataset) *postgis.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	reg := layers.New()
+	s, err := postgis.Open(ctx, pgtest.NewDatabase(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if _, err := s.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Seed(ctx, s, reg, ds, SeedOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSeedPostGIS seeds two fresh databases and checks counts, that every feature is
+// within the district boundary according to PostGIS, that every row was logged, and
+// that the two databases hold identical data.
+func TestSeedPostGIS(t *testing.T) {
+	pgtest.URL(t)
+	ds, err := generated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := seededStore(t, ds)
+	b := seededStore(t, ds)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	boundary, err := Boundary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ewkb, err := geomconv.EncodeEWKB(boundary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{
+		layers.RiskPoints:        RiskPointCount,
+		layers.Slopes:            SlopeCount,
+		layers.WaterloggingSpots: WaterloggingSpotCount,
+		layers.RectifiedRoads:    QualityUpgradeRoads + SeparationRoads + RadarScanRoads,
+		layers.Resources:         ResourceCount,
+	}
+	var total int64
+	for layer, n := range want {
+		got, err := a.Count(ctx, layer)
+		if err != nil || got != n {
+			t.Errorf("%s: %d rows (err %v), want %d", layer, got, err, n)
+		}
+		total += n
+		var outside int64
+		q := fmt.Sprintf("SELECT count(*) FROM %s WHERE NOT ST_Within(geom, ST_GeomFromEWKB($1))", layer)
+		if err := a.Pool().QueryRow(ctx, q, ewkb).Scan(&outside); err != nil || outside != 0 {
+			t.Errorf("%s: %d features not ST_Within the boundary (err %v)", layer, outside, err)
+		}
+	}
+	checks := []struct {
+		what string
+		sql  string
+		want int64
+	}{
+		{"ground voids", "SELECT count(*) FROM risk_points WHERE category = 'ground_void'", GroundVoidCount},
+		{"quality-upgrade roads", "SELECT count(*) FROM rectified_roads WHERE kind = 'quality_upgrade'", QualityUpgradeRoads},
+		{"separation roads", "SELECT count(*) FROM rectified_roads WHERE kind = 'motor_nonmotor_separation'", SeparationRoads},
+		{"radar roads", "SELECT count(*) FROM rectified_roads WHERE kind = 'radar_scan'", RadarScanRoads},
+		{"change-log rows", "SELECT count(*) FROM changes", total},
+		{"sensors", "SELECT count(*) FROM sensors", int64(len(ds.Sensors))},
+		{"reservoirs", "SELECT count(*) FROM waterlogging_spots WHERE kind = 'reservoir'", ReservoirSpots},
+		{"shelters", "SELECT count(*) FROM resources WHERE kind = 'shelter'", Shelters},
+		// ground voids lie on (within 1 m of) a radar-scanned road
+		{"voids off the radar roads", `SELECT count(*) FROM risk_points p WHERE category = 'ground_void' AND NOT EXISTS
+			(SELECT 1 FROM rectified_roads r WHERE r.kind = 'radar_scan' AND ST_DWithin(p.geom::geography, r.geom::geography, 1))`, 0},
+	}
+	for _, c := range checks {
+		var got int64
+		if err := a.Pool().QueryRow(ctx, c.sql).Scan(&got); err != nil || got != c.want {
+			t.Errorf("%s: %d (err %v), want %d", c.what, got, err, c.want)
+		}
+	}
+
+	// Identical data in both databases: a digest of every row, timestamps aside.
+	tables := []string{"sensors"}
+	for _, l := range layers.New().Layers() {
+		tables = append(tables, l.Name)
+	}
+	for _, table := range tables {
+		q := fmt.Sprintf(`SELECT md5(string_agg((to_jsonb(t) - 'updated_at')::text, '|' ORDER BY id)) FROM %s t`, table)
+		var da, db string
+		if err := a.Pool().QueryRow(ctx, q).Scan(&da); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Pool().QueryRow(ctx, q).Scan(&db); err != nil {
+			t.Fatal(err)
+		}
+		if da != db {
+			t.Errorf("%s differs between two seeded databases", table)
+		}
+	}
+
+	// A second seed refuses, --if-empty skips, --replace rewrites the same rows.
+	reg := layers.New()
+	if _, err := Seed(ctx, a, reg, ds, SeedOptions{}); !errors.Is(err, ErrNotEmpty) {
+		t.Fatalf("seeding a full store: %v, want ErrNotEmpty", err)
+	}
+	if res, err := Seed(ctx, a, reg, ds, SeedOptions{IfEmpty: true}); err != nil || !res.Skipped {
+		t.Fatalf("--if-empty: %+v %v", res, err)
+	}
+	if _, err := Seed(ctx, a, reg, ds, SeedOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	q := `SELECT md5(string_agg((to_jsonb(t) - 'updated_at' - 'version')::text, '|' ORDER BY id)) FROM risk_points t`
+	var da, db string
+	if err := a.Pool().QueryRow(ctx, q).Scan(&da); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Pool().QueryRow(ctx, q).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	if da != db {
+		t.Error("reseeding with --replace changed risk_points")
+	}
+	var tombstones int64
+	if err := a.Pool().QueryRow(ctx, "SELECT count(*) FROM changes WHERE op = 'delete'").Scan(&tombstones); err != nil || tombstones != total {
+		t.Errorf("--replace logged %d deletes (err %v), want %d", tombstones, err, total)
+	}
+}

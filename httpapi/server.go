@@ -1,0 +1,73 @@
+// Package httpapi is riskmap's HTTP interface: routes, JSON encoding and the mapping
+// of errors to statuses (errors.go). One file per route group. Handlers read through
+// the small interfaces declared here and never open connections themselves; every
+// request runs under its own context with a timeout.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"riskmap/layers"
+)
+
+// Store is what the routes need of the store.
+type Store interface {
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Count returns the number of features in a layer.
+	Count(ctx context.Context, layer string) (int64, error)
+}
+
+// Config configures the handler.
+type Config struct {
+	Registry *layers.Registry
+	Store    Store
+	Logger   *slog.Logger
+	// RequestTimeout bounds each request's work (database calls included).
+	// Zero means 10 seconds.
+	RequestTimeout time.Duration
+}
+
+type server struct {
+	reg     *layers.Registry
+	store   Store
+	log     *slog.Logger
+	timeout time.Duration
+}
+
+// New returns the HTTP handler for all of riskmap's routes.
+func New(cfg Config) http.Handler {
+	s := &server{reg: cfg.Registry, store: cfg.Store, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.timeout == 0 {
+		s.timeout = 10 * time.Second
+	}
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/layers", s.listLayers).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, errRouteNotFound)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, errMethodNotAllowed)
+	})
+	r.Use(s.withTimeout)
+	return r
+}
+
+// withTimeout gives each request a context that ends after the request timeout.
+func (s *server) withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
