@@ -35,6 +35,7 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 	}
 	explicitIDs := fs[0].ID != 0
 	rows := make([][]any, len(fs))
+	extRow := make(map[any]int, len(fs)) // external_id → first row, to name duplicates
 	for i, f := range fs {
 		if f.Layer != "" && f.Layer != l.Name {
 			return fmt.Errorf("postgis: bulk load %s: row %d belongs to layer %s", l.Name, i, f.Layer)
@@ -46,6 +47,12 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 		if err != nil {
 			return fmt.Errorf("%s row %d (external_id %v): %w", l.Name, i, f.Props["external_id"], err)
 		}
+		ext := f.Props["external_id"]
+		if first, dup := extRow[ext]; dup {
+			return fmt.Errorf("%s row %d: %w", l.Name, i, &store.ConflictError{Layer: l.Name, Field: "external_id",
+				Value: fmt.Sprintf("%v (also row %d)", ext, first)})
+		}
+		extRow[ext] = i
 		row := make([]any, 0, len(p.values)+3)
 		row = append(row, int64(i))
 		if explicitIDs {
@@ -101,6 +108,16 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 			}
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("postgis: bulk load %s: check geometries: %w", l.Name, classify(err))
+			}
+			// And about external ids already stored, for the same reason.
+			var ext string
+			err = tx.QueryRow(ctx, "SELECT s.ord, s.external_id FROM riskmap_stage s JOIN "+ident(l.Name)+
+				" t ON t.external_id = s.external_id ORDER BY s.ord LIMIT 1").Scan(&ord, &ext)
+			if err == nil {
+				return fmt.Errorf("%s row %d: %w", l.Name, ord, &store.ConflictError{Layer: l.Name, Field: "external_id", Value: ext})
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("postgis: bulk load %s: check external ids: %w", l.Name, classify(err))
 			}
 			if _, err := tx.Exec(ctx, insert); err != nil {
 				return fmt.Errorf("%s rows %d..%d: %w", l.Name, start, start+len(batch)-1, s.writeError(ctx, l, 0, prepared{}, err))

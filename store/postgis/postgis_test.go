@@ -545,3 +545,48 @@ func TestHazardStatusHistory(t *testing.T) {
 		t.Fatalf("history %q, want %q", got, want)
 	}
 }
+
+func TestBulkLoadAllOrNothing(t *testing.T) {
+	s, _ := newStore(t, true)
+	ctx := ctxT(t)
+	l, _ := s.reg.Layer(layers.Slopes)
+	good := func(i int) feature.Feature { return sample(l, fmt.Sprintf("S-%d", i), false) }
+	bowtie := good(2)
+	bowtie.Geometry = orb.Polygon{{{114.12, 22.55}, {114.13, 22.56}, {114.13, 22.55}, {114.12, 22.56}, {114.12, 22.55}}}
+	badGrade := good(1)
+	badGrade.Props["risk_grade"] = "critical"
+	tests := []struct {
+		name string
+		fs   []feature.Feature
+		want string
+		is   error
+	}{
+		{"invalid value", []feature.Feature{good(0), badGrade}, `slopes row 1 (external_id S-1): slopes: risk_grade: "critical" is not one of`, nil},
+		{"self-intersecting polygon", []feature.Feature{good(0), good(1), bowtie}, "slopes row 2 (external_id S-2): slopes: geometry: is not a valid geometry: Self-intersection", nil},
+		{"duplicate external id in the input", []feature.Feature{good(0), good(1), good(0)}, `slopes row 2: slopes: external_id "S-0 (also row 0)"`, store.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.BulkLoad(ctx, l.Name, tt.fs, store.WriteOptions{}, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ...%s...", err, tt.want)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want errors.Is %v", err, tt.is)
+			}
+			if n, _ := s.Count(ctx, l.Name); n != 0 {
+				t.Fatalf("%d rows stored after a failed bulk load", n)
+			}
+		})
+	}
+	if err := s.BulkLoad(ctx, l.Name, []feature.Feature{good(0), good(1)}, store.WriteOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.BulkLoad(ctx, l.Name, []feature.Feature{good(5), good(1)}, store.WriteOptions{}, nil)
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "slopes row 1") || !strings.Contains(err.Error(), "S-1") {
+		t.Fatalf("loading an external id already stored: %v", err)
+	}
+	if n, _ := s.Count(ctx, l.Name); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}
