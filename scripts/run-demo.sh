@@ -18,5 +18,7 @@ mkdir -p bin
 go build -o bin/riskmap ./cmd/riskmap
 bin/riskmap migrate
 bin/riskmap seed --demo --if-empty
-echo "open http://localhost${RISKMAP_ADDR:-:8080}/api/v1/layers"
+addr=${RISKMAP_ADDR:-:8080}
+case "$addr" in :*) addr="localhost$addr" ;; esac
+echo "serving the demo data: open http://$addr/api/v1/layers"
 exec bin/riskmap serve
