@@ -11,6 +11,15 @@ const (
 // exactly to [-45°, 45°] before conversion to radians, so multiples of 90°
 // give exact results (sincosd(90) is exactly (1, 0)).
 func sincosd(x float64) (s, c float64) {
+	if math.Abs(x) < 45 {
+		// Already reduced: the general path below computes exactly
+		// this (r = x, q = 0), without the cost of the reduction.
+		s, c = math.Sincos(x * deg2rad)
+		if s == 0 {
+			s = math.Copysign(0, x)
+		}
+		return s, c
+	}
 	r := math.Remainder(x, 360) // exact, in [-180, 180]
 	q := math.Round(r / 90)     // quadrant, in [-2, 2]
 	r -= 90 * q                 // exact (Sterbenz), in [-45, 45]

@@ -33,3 +33,26 @@ func ExamplePolygonCoversLine() {
 	// false
 	// true
 }
+
+func ExampleDistanceToGeometry() {
+	// A 1 km block with a courtyard (hole) in the middle.
+	block := orb.Polygon{
+		{{114.10, 22.55}, {114.11, 22.55}, {114.11, 22.56}, {114.10, 22.56}, {114.10, 22.55}},
+		{{114.104, 22.554}, {114.104, 22.556}, {114.106, 22.556}, {114.106, 22.554}, {114.104, 22.554}},
+	}
+	fmt.Printf("%.3f m\n", geo.DistanceToGeometry(orb.Point{114.102, 22.552}, block))  // inside
+	fmt.Printf("%.3f m\n", geo.DistanceToGeometry(orb.Point{114.105, 22.5552}, block)) // in the courtyard
+	fmt.Printf("%.3f m\n", geo.DistanceToGeometry(orb.Point{114.115, 22.555}, block))  // east of it
+	// Output:
+	// 0.000 m
+	// 88.591 m
+	// 514.278 m
+}
+
+func ExampleGeometryDistance() {
+	route := orb.LineString{{114.09, 22.545}, {114.12, 22.546}}
+	block := orb.Polygon{{{114.10, 22.55}, {114.11, 22.55}, {114.11, 22.56}, {114.10, 22.56}, {114.10, 22.55}}}
+	d := geo.GeometryDistance(route, block)
+	fmt.Printf("%.3f m, within 500 m: %v\n", d, d <= 500)
+	// Output: 479.487 m, within 500 m: true
+}

@@ -55,7 +55,14 @@ func Inverse(a, b orb.Point) (meters, azi1, azi2 float64) {
 
 // Distance is Inverse's distance in meters along the WGS84 ellipsoid between
 // a and b, given as orb.Point{lon, lat} in degrees.
+//
+// Points less than about 600 km apart take a faster route to the same
+// answer (see shortline.go), which agrees with Inverse to 1e-8 m; Distance
+// is exactly symmetric in a and b.
 func Distance(a, b orb.Point) float64 {
+	if s, ok := distanceShort(a[1], a[0], b[1], b[0]); ok {
+		return s
+	}
 	r := inverse(a[1], a[0], b[1], b[0])
 	return r.s12
 }

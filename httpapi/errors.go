@@ -7,52 +7,82 @@ import (
 	"log/slog"
 	"net/http"
 
+	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/store"
 )
 
-// errorBody is every error response: a stable machine code, a message a person can
-// act on, and for invalid input the list of problems by field.
+// errorBody is the one shape of every error response: what is wrong in words a
+// person can act on, the parameter or property at fault, a stable machine code, and
+// for invalid features every problem by field.
 type errorBody struct {
-	Error    string           `json:"error"`
-	Message  string           `json:"message"`
-	Problems []layers.Problem `json:"problems,omitempty"`
+	Error   string           `json:"error"`
+	Field   string           `json:"field,omitempty"`
+	Code    string           `json:"code"`
+	Details []layers.Problem `json:"details,omitempty"`
 }
 
-// writeError maps err to an HTTP status and a JSON body. It is the one place where
-// errors become statuses.
-func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, code := http.StatusInternalServerError, "internal"
-	body := errorBody{Message: err.Error()}
-	var verr *layers.ValidationError
-	switch {
-	case errors.As(err, &verr):
-		status, code = http.StatusBadRequest, "invalid"
-		body.Problems = verr.Problems
-	case errors.Is(err, layers.ErrUnknownLayer):
-		status, code = http.StatusBadRequest, "unknown_layer"
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errRouteNotFound):
-		status, code = http.StatusNotFound, "not_found"
-	case errors.Is(err, errMethodNotAllowed):
-		status, code = http.StatusMethodNotAllowed, "method_not_allowed"
-	case errors.Is(err, store.ErrConflict):
-		status, code = http.StatusConflict, "conflict"
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
-		errors.Is(err, context.DeadlineExceeded):
-		status, code = http.StatusServiceUnavailable, "unavailable"
-	}
-	if status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		body.Message = "internal error"
-	}
-	body.Error = code
-	writeJSON(w, status, body)
+// paramError is a malformed or missing request parameter or body property.
+type paramError struct {
+	Field  string
+	Reason string
+}
+
+func (e *paramError) Error() string { return e.Field + ": " + e.Reason }
+
+func badParam(field, format string, args ...any) *paramError {
+	return &paramError{Field: field, Reason: sprintf(format, args...)}
 }
 
 var (
 	errRouteNotFound    = errors.New("no such endpoint")
 	errMethodNotAllowed = errors.New("method not allowed on this endpoint")
+	errFeatureNotFound  = errors.New("no such feature")
 )
+
+// writeError maps err to an HTTP status and the error body. It is the one place where
+// errors become statuses.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := http.StatusInternalServerError, errorBody{Error: err.Error(), Code: "internal"}
+	var (
+		verr   *layers.ValidationError
+		perr   *paramError
+		ferr   *index.FilterError
+		tooBig *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &verr):
+		status, body.Code, body.Details = http.StatusBadRequest, "invalid", verr.Problems
+		if len(verr.Problems) > 0 {
+			body.Field = verr.Problems[0].Field
+		}
+	case errors.As(err, &perr):
+		status, body.Code, body.Field = http.StatusBadRequest, "bad_request", perr.Field
+	case errors.As(err, &ferr):
+		status, body.Code, body.Field = http.StatusBadRequest, "bad_filter", ferr.Param
+	case errors.As(err, &tooBig):
+		status, body.Code, body.Field = http.StatusBadRequest, "body_too_large", "body"
+		body.Error = sprintf("the request body is larger than %d bytes", tooBig.Limit)
+	case errors.Is(err, index.ErrInvalidPolygon):
+		status, body.Code, body.Field = http.StatusBadRequest, "invalid_geometry", "geometry"
+	case errors.Is(err, layers.ErrUnknownLayer):
+		status, body.Code, body.Field = http.StatusBadRequest, "unknown_layer", "layer"
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errFeatureNotFound), errors.Is(err, errRouteNotFound):
+		status, body.Code = http.StatusNotFound, "not_found"
+	case errors.Is(err, errMethodNotAllowed):
+		status, body.Code = http.StatusMethodNotAllowed, "method_not_allowed"
+	case errors.Is(err, store.ErrConflict):
+		status, body.Code = http.StatusConflict, "conflict"
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
+		errors.Is(err, context.DeadlineExceeded):
+		status, body.Code = http.StatusServiceUnavailable, "unavailable"
+	}
+	if status == http.StatusInternalServerError {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error = "internal error"
+	}
+	writeJSON(w, status, body)
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -63,4 +93,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := enc.Encode(v); err != nil {
 		slog.Debug("write response", "err", err)
 	}
+}
+
+// writeRaw writes an already encoded JSON body.
+func writeRaw(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"riskmap/feature"
+	"riskmap/index"
 	"riskmap/internal/pgtest"
 	"riskmap/layers"
 	"riskmap/store"
@@ -61,7 +62,11 @@ func TestLayersWithCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := New(Config{Registry: reg, Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ix := index.New(reg)
+	if err := ix.Load(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Registry: reg, Store: s, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	code, body := get(t, h, "/api/v1/layers")
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %v", code, body)
@@ -96,7 +101,8 @@ func TestLayersWithCounts(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	s := newPostGIS(t)
-	h := New(Config{Registry: layers.New(), Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	reg := layers.New()
+	h := New(Config{Registry: reg, Store: s, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tests := []struct {
 		path   string
 		code   int
@@ -111,8 +117,8 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tt.path, code, body, tt.code, tt.status)
 		}
 	}
-	// With the database gone, the process is alive but not ready, and data routes
-	// answer 503 rather than 500.
+	// With the database gone, the process is alive but not ready; reads keep being
+	// answered from the index.
 	s.Close()
 	if code, body := get(t, h, "/healthz"); code != 200 {
 		t.Errorf("/healthz after close: %d %v", code, body)
@@ -120,14 +126,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	if code, body := get(t, h, "/readyz"); code != http.StatusServiceUnavailable || body["status"] != "unavailable" {
 		t.Errorf("/readyz after close: %d %v", code, body)
 	}
-	if code, body := get(t, h, "/api/v1/layers"); code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
+	if code, body := get(t, h, "/api/v1/layers"); code != http.StatusOK {
 		t.Errorf("/api/v1/layers after close: %d %v", code, body)
 	}
 }
 
 // stubless: error responses need no database.
 func TestErrorsAreJSON(t *testing.T) {
-	h := New(Config{Registry: layers.New(), Store: nil, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	reg := layers.New()
+	h := New(Config{Registry: reg, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tests := []struct {
 		method, path string
 		code         int
@@ -143,7 +150,7 @@ func TestErrorsAreJSON(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("%s %s: %q not JSON", tt.method, tt.path, rec.Body.String())
 		}
-		if rec.Code != tt.code || body["error"] != tt.errCode || body["message"] == "" {
+		if rec.Code != tt.code || body["code"] != tt.errCode || body["error"] == "" {
 			t.Errorf("%s %s: %d %v, want %d %s", tt.method, tt.path, rec.Code, body, tt.code, tt.errCode)
 		}
 	}

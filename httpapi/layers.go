@@ -7,7 +7,7 @@ import (
 )
 
 // layerInfo is one layer in GET /api/v1/layers: its registry entry and how many
-// features it holds.
+// features the index holds.
 type layerInfo struct {
 	*layers.Layer
 	Count int64 `json:"count"`
@@ -29,12 +29,7 @@ func (s *server) listLayers(w http.ResponseWriter, r *http.Request) {
 		SensorKinds:   s.reg.SensorKinds(),
 	}
 	for _, l := range s.reg.Layers() {
-		n, err := s.store.Count(r.Context(), l.Name)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		resp.Layers = append(resp.Layers, layerInfo{Layer: l, Count: n})
+		resp.Layers = append(resp.Layers, layerInfo{Layer: l, Count: int64(s.ix.Count(l.Name))})
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

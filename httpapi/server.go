@@ -12,22 +12,23 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"riskmap/index"
 	"riskmap/layers"
 )
 
-// Store is what the routes need of the store.
+// Store is what the routes need of the store: readiness. Reads come from the index.
 type Store interface {
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
-	// Count returns the number of features in a layer.
-	Count(ctx context.Context, layer string) (int64, error)
 }
 
 // Config configures the handler.
 type Config struct {
 	Registry *layers.Registry
 	Store    Store
-	Logger   *slog.Logger
+	// Index answers every read.
+	Index  *index.Index
+	Logger *slog.Logger
 	// RequestTimeout bounds each request's work (database calls included).
 	// Zero means 10 seconds.
 	RequestTimeout time.Duration
@@ -36,13 +37,14 @@ type Config struct {
 type server struct {
 	reg     *layers.Registry
 	store   Store
+	ix      *index.Index
 	log     *slog.Logger
 	timeout time.Duration
 }
 
 // New returns the HTTP handler for all of riskmap's routes.
 func New(cfg Config) http.Handler {
-	s := &server{reg: cfg.Registry, store: cfg.Store, log: cfg.Logger, timeout: cfg.RequestTimeout}
+	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -53,6 +55,11 @@ func New(cfg Config) http.Handler {
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/api/v1/layers", s.listLayers).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/nearby", s.nearby).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/query", s.queryPost).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/dispatch", s.dispatch).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/search", s.search).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/features/{layer}/{id}", s.feature).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)
 	})

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"riskmap/httpapi"
+	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/store/postgis"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "Run the HTTP server: /healthz, /readyz, /api/v1/layers.\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
+	fs := newFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search and features.\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
 	dbURL := databaseFlag(fs)
 	addr := fs.String("addr", envOr("RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
 	if code, ok := parse(fs, args, stdout); !ok {
@@ -51,8 +52,21 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger)
 	if err := s.CheckSchema(openCtx); err != nil {
 		return err
 	}
+	ix := index.New(reg)
+	start := time.Now()
+	err = ix.Load(ctx, s, func(p index.LoadProgress) {
+		if p.Done {
+			log.Info("index: layer loaded", "layer", p.Layer, "features", p.Loaded, "took", p.Elapsed.Round(time.Millisecond))
+		} else {
+			log.Info("index: loading", "layer", p.Layer, "features", p.Loaded)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("index: loaded", "took", time.Since(start).Round(time.Millisecond))
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Registry: reg, Store: s, Logger: log}),
+		Handler:           httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -1,0 +1,273 @@
+package index
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/paulmach/orb"
+
+	"riskmap/geo"
+)
+
+// Hit is a query result: the record and its distance in meters from the query
+// geometry (0 for polygon and bbox queries).
+type Hit struct {
+	Rec      *Record
+	Distance float64
+}
+
+// Lower bounds of the length of one degree on WGS84, in meters: of latitude (the
+// meridian degree is shortest at the equator) and of longitude at the equator (the
+// parallel degree there times cos(latitude) elsewhere).
+const (
+	degLatMin = 110574.0
+	degLonEq  = 111319.0
+	// lbFactor keeps lowerBound below the ellipsoidal distance for the distances the
+	// API allows (radius ≤ 50 km, and kNN within a district), with a wide margin.
+	lbFactor = 0.995
+)
+
+// lowerBound is a lower bound, in meters, of the geodesic distance from p to any
+// point of the box [min, max] (lon/lat degrees). It lets the R-tree visit candidates
+// in an order that never skips a nearer feature, while computing the exact geodesic
+// only for the few candidates that matter.
+func lowerBound(p orb.Point, min, max [2]float64) float64 {
+	var dlon, dlat float64
+	switch {
+	case p[0] < min[0]:
+		dlon = min[0] - p[0]
+	case p[0] > max[0]:
+		dlon = p[0] - max[0]
+	}
+	if dlon > 180 {
+		dlon = 360 - dlon
+	}
+	q := p[1]
+	switch {
+	case p[1] < min[1]:
+		dlat, q = min[1]-p[1], min[1]
+	case p[1] > max[1]:
+		dlat, q = p[1]-max[1], max[1]
+	}
+	phi := math.Max(math.Abs(p[1]), math.Abs(q)) * math.Pi / 180
+	x := dlon * degLonEq * math.Cos(phi)
+	y := dlat * degLatMin
+	return lbFactor * math.Sqrt(x*x+y*y)
+}
+
+// expand returns the box around b that holds every point within r meters of b.
+func expand(b orb.Bound, r float64) orb.Bound {
+	dlat := r/(degLatMin*lbFactor) + 1e-9
+	phi := math.Min(math.Max(math.Abs(b.Min[1]), math.Abs(b.Max[1]))+dlat, 89.9) * math.Pi / 180
+	dlon := r/(degLonEq*lbFactor*math.Cos(phi)) + 1e-9
+	return orb.Bound{
+		Min: orb.Point{b.Min[0] - dlon, math.Max(b.Min[1]-dlat, -90)},
+		Max: orb.Point{b.Max[0] + dlon, math.Min(b.Max[1]+dlat, 90)},
+	}
+}
+
+// distanceTo is the geodesic distance in meters from p to the record's geometry.
+func distanceTo(p orb.Point, r *Record) float64 {
+	if q, ok := r.Geometry.(orb.Point); ok {
+		return geo.Distance(p, q)
+	}
+	return geo.DistanceToGeometry(p, r.Geometry)
+}
+
+// less orders hits by distance, then layer (registry order), then id.
+func (ix *Index) less(a, b Hit) int {
+	if c := cmp.Compare(a.Distance, b.Distance); c != 0 {
+		return c
+	}
+	if a.Rec.Layer != b.Rec.Layer {
+		return slices.Index(ix.order, a.Rec.Layer) - slices.Index(ix.order, b.Rec.Layer)
+	}
+	return cmp.Compare(a.Rec.ID, b.Rec.ID)
+}
+
+// Nearest returns the k features nearest p (k ≥ 1) that pass f, nearest first, with
+// their distance in meters to the feature's nearest point. maxDist < 0 means no
+// maximum distance; otherwise features farther than maxDist meters are left out.
+func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
+	if k <= 0 {
+		return nil
+	}
+	best := make([]Hit, 0, k)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for _, li := range ix.selected(&f) {
+		li.tree.Nearby(
+			func(min, max [2]float64, _ *Record, _ bool) float64 { return lowerBound(p, min, max) },
+			func(_, _ [2]float64, r *Record, lb float64) bool {
+				if len(best) == k && lb > best[k-1].Distance || maxDist >= 0 && lb > maxDist {
+					return false // every later candidate is at least lb away
+				}
+				if !f.Match(r) {
+					return true
+				}
+				d := distanceTo(p, r)
+				if maxDist >= 0 && d > maxDist {
+					return true
+				}
+				h := Hit{r, d}
+				if len(best) == k {
+					if ix.less(h, best[k-1]) >= 0 {
+						return true
+					}
+					best = best[:k-1]
+				}
+				i, _ := slices.BinarySearchFunc(best, h, ix.less)
+				best = slices.Insert(best, i, h)
+				return true
+			})
+	}
+	return best
+}
+
+// Radius returns every feature within r meters of p that passes f, nearest first.
+func (ix *Index) Radius(p orb.Point, r float64, f Filter) []Hit {
+	box := expand(orb.Bound{Min: p, Max: p}, r)
+	var hits []Hit
+	ix.mu.RLock()
+	for _, li := range ix.selected(&f) {
+		li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
+			if lowerBound(p, min, max) > r || !f.Match(rec) {
+				return true
+			}
+			if d := distanceTo(p, rec); d <= r {
+				hits = append(hits, Hit{rec, d})
+			}
+			return true
+		})
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(hits, ix.less)
+	return hits
+}
+
+// Along returns every feature within buffer meters of the route (a line in lon/lat
+// degrees, edges taken as geodesics like PostGIS geography) that passes f, nearest to
+// the route first.
+func (ix *Index) Along(route orb.LineString, buffer float64, f Filter) []Hit {
+	seen := map[*Record]struct{}{}
+	var hits []Hit
+	ix.mu.RLock()
+	for _, li := range ix.selected(&f) {
+		for i := range max(len(route)-1, 1) {
+			seg := orb.LineString{route[i], route[min(i+1, len(route)-1)]}
+			box := expand(seg.Bound(), buffer)
+			li.tree.Search(box.Min, box.Max, func(_, _ [2]float64, rec *Record) bool {
+				if _, dup := seen[rec]; dup || !f.Match(rec) {
+					return true
+				}
+				seen[rec] = struct{}{}
+				if d := geo.GeometryDistance(route, rec.Geometry); d <= buffer {
+					hits = append(hits, Hit{rec, d})
+				}
+				return true
+			})
+		}
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(hits, ix.less)
+	return hits
+}
+
+// InPolygon returns the features that pass f and intersect mp (or, with within, lie
+// inside it, boundary included), by layer and id. Polygon edges are straight lines in
+// lon/lat, as GeoJSON defines them, so answers match PostGIS ST_Intersects /
+// ST_CoveredBy on geometry. mp must be valid (see ValidatePolygon).
+func (ix *Index) InPolygon(mp orb.MultiPolygon, within bool, f Filter) []Hit {
+	b := mp.Bound()
+	var hits []Hit
+	ix.mu.RLock()
+	for _, li := range ix.selected(&f) {
+		li.tree.Search(b.Min, b.Max, func(_, _ [2]float64, rec *Record) bool {
+			if !f.Match(rec) {
+				return true
+			}
+			if within && covers(mp, rec.Geometry) || !within && intersects(mp, rec.Geometry) {
+				hits = append(hits, Hit{Rec: rec})
+			}
+			return true
+		})
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(hits, ix.less)
+	return hits
+}
+
+// BBox returns the features that pass f and whose bounds intersect b, by layer and id.
+func (ix *Index) BBox(b orb.Bound, f Filter) []Hit {
+	var hits []Hit
+	ix.mu.RLock()
+	for _, li := range ix.selected(&f) {
+		li.tree.Search(b.Min, b.Max, func(_, _ [2]float64, rec *Record) bool {
+			if f.Match(rec) {
+				hits = append(hits, Hit{Rec: rec})
+			}
+			return true
+		})
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(hits, ix.less)
+	return hits
+}
+
+// SearchHit is a text-search result with its score (higher is better).
+type SearchHit struct {
+	Rec   *Record
+	Score int
+}
+
+// Search finds features whose name, address or external id contains q
+// (case-insensitive), best first: external id equal, name equal, name starting with
+// q, name containing q, external id containing q, address containing q. At most
+// limit hits.
+func (ix *Index) Search(q string, limit int, f Filter) []SearchHit {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" || limit <= 0 {
+		return nil
+	}
+	var hits []SearchHit
+	ix.mu.RLock()
+	for _, li := range ix.selected(&f) {
+		for _, r := range li.byID {
+			if !strings.Contains(r.search, q) || !f.Match(r) {
+				continue
+			}
+			name := strings.ToLower(r.Name)
+			ext := strings.ToLower(r.ExternalID)
+			score := 10
+			switch {
+			case ext == q:
+				score = 100
+			case name == q:
+				score = 90
+			case strings.HasPrefix(name, q):
+				score = 70
+			case strings.Contains(name, q):
+				score = 50
+			case strings.Contains(ext, q):
+				score = 30
+			}
+			hits = append(hits, SearchHit{r, score})
+		}
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(hits, func(a, b SearchHit) int {
+		if a.Score != b.Score {
+			return b.Score - a.Score
+		}
+		if c := cmp.Compare(len(a.Rec.Name), len(b.Rec.Name)); c != 0 {
+			return c // shorter names first: closer to the query
+		}
+		return ix.less(Hit{Rec: a.Rec}, Hit{Rec: b.Rec})
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits
+}

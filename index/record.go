@@ -1,0 +1,173 @@
+package index
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"riskmap/feature"
+	"riskmap/layers"
+)
+
+// Record is one feature as the index holds it: geometry, the attributes the query
+// filters read, the text the search reads, and the feature's GeoJSON, encoded once per
+// version. A Record is immutable once it is in the index (an update publishes a new
+// Record), so a caller may keep and read it after the query returns, without locks.
+type Record struct {
+	Layer   string
+	ID      int64
+	Version int64
+	// Geometry is WGS84 lon/lat degrees. Owned by the index: never modify it.
+	Geometry orb.Geometry
+	Bound    orb.Bound
+
+	// Filter attributes: the rank of the risk grade and warning level on their scales
+	// (-1 when the layer has no such field or the value is null), enum codes ("" when
+	// absent), open (-1 absent, 0 false, 1 true), capacity (-1 absent).
+	Grade, Warning                      int8
+	Open                                int8
+	Category, Kind, Status, Subdistrict string
+	Capacity                            int64
+
+	// Name, Address and ExternalID feed the search box.
+	Name, Address, ExternalID string
+	search                    string // lower-cased name | address | external id
+
+	// jsonPrefix is the GeoJSON Feature without the closing "}}" of its properties,
+	// so a response can append "distance_m" without re-encoding anything.
+	jsonPrefix []byte
+}
+
+// newRecord builds the Record of f. f.Props must be canonical (as a store returns
+// them or as layers.Layer.Normalize produces them); the geometry is cloned so the
+// caller may keep using f.
+func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Record, error) {
+	if f.Geometry == nil {
+		return nil, fmt.Errorf("index: %s id %d: no geometry", l.Name, f.ID)
+	}
+	g := orb.Clone(f.Geometry)
+	r := &Record{
+		Layer: l.Name, ID: f.ID, Version: f.Version, Geometry: g, Bound: g.Bound(),
+		Grade: -1, Warning: -1, Open: -1, Capacity: -1,
+	}
+	str := func(name string) string {
+		s, _ := f.Props[name].(string)
+		return s
+	}
+	if v := str("risk_grade"); v != "" {
+		r.Grade = int8(reg.RiskGrades().Rank(v))
+	}
+	if v := str("warning_level"); v != "" {
+		r.Warning = int8(reg.WarningLevels().Rank(v))
+	}
+	if b, ok := f.Props["open"].(bool); ok {
+		r.Open = 0
+		if b {
+			r.Open = 1
+		}
+	}
+	if c, ok := f.Props["capacity"].(int64); ok {
+		r.Capacity = c
+	}
+	r.Category, r.Kind, r.Status, r.Subdistrict = str("category"), str("kind"), str("hazard_status"), str("subdistrict")
+	r.Name, r.Address, r.ExternalID = str("name"), str("address"), str("external_id")
+	r.search = strings.ToLower(r.Name + "\x00" + r.Address + "\x00" + r.ExternalID)
+
+	var err error
+	r.jsonPrefix, err = encodePrefix(l, f, g)
+	if err != nil {
+		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
+	}
+	return r, nil
+}
+
+// encodePrefix writes {"type":"Feature","id":ID,"geometry":...,"properties":{"layer":..,
+// "id":..,"version":.., every registry field in order — without the closing braces.
+func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, error) {
+	geom, err := geojson.NewGeometry(g).MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 256+len(geom))
+	b = append(b, `{"type":"Feature","id":`...)
+	b = strconv.AppendInt(b, f.ID, 10)
+	b = append(b, `,"geometry":`...)
+	b = append(b, geom...)
+	b = append(b, `,"properties":{"layer":`...)
+	b = strconv.AppendQuote(b, l.Name)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, f.ID, 10)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, f.Version, 10)
+	for _, fd := range l.Fields {
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, fd.Name)
+		b = append(b, ':')
+		b, err = appendValue(b, f.Props[fd.Name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fd.Name, err)
+		}
+	}
+	return b, nil
+}
+
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		enc, err := json.Marshal(x) // escapes as JSON requires; HTML-safe escaping is harmless
+		return append(b, enc...), err
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("non-finite number")
+		}
+		return strconv.AppendFloat(b, x, 'f', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case time.Time:
+		return strconv.AppendQuote(b, x.Format(time.DateOnly)), nil
+	}
+	return nil, fmt.Errorf("unsupported value type %T", v)
+}
+
+// AppendGeoJSON appends the record as a GeoJSON Feature. With withDistance, the
+// property distance_m (meters, rounded to the millimetre) is added.
+func (r *Record) AppendGeoJSON(b []byte, distance float64, withDistance bool) []byte {
+	b = append(b, r.jsonPrefix...)
+	if withDistance {
+		b = append(b, `,"distance_m":`...)
+		b = strconv.AppendFloat(b, math.Round(distance*1000)/1000, 'f', -1, 64)
+	}
+	return append(b, "}}"...)
+}
+
+// GeoJSON returns the record as a GeoJSON Feature.
+func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
+
+// Size is an estimate of the bytes the record holds (struct, strings, JSON,
+// geometry), for the scale figures in docs/benchmarks.md.
+func (r *Record) Size() int {
+	n := 200 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
+		len(r.Name) + len(r.Address) + len(r.ExternalID) + len(r.search) + cap(r.jsonPrefix)
+	switch g := r.Geometry.(type) {
+	case orb.Point:
+	case orb.LineString:
+		n += 16 * len(g)
+	case orb.Polygon:
+		for _, ring := range g {
+			n += 24 + 16*len(ring)
+		}
+	default:
+		n += 16 * 64 // rough: multi-geometries are rare
+	}
+	return n
+}
