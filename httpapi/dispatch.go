@@ -16,29 +16,25 @@ import (
 // each kind (shelters restricted to open ones and/or enough capacity when asked), the
 // risks within radius meters counted by layer and grade, and the monitored slopes and
 // waterlogging spots in warning within radius, worst first.
-func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	q, err := newQuery(r.URL.Query(), false, "lon", "lat", "radius", "per_kind", "shelter_min_capacity", "shelter_open")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := q.point()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	radius, ok, err := q.distance("radius")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !ok {
 		radius = 1000
 	}
 	perKind, err := q.int("per_kind", 3, 1, 50)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	shelter := map[string][]string{"layers": {layers.Resources}, "kind": {"shelter"}}
 	if v := q.v.Get("shelter_min_capacity"); q.has("shelter_min_capacity") {
@@ -53,8 +49,7 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &fe) {
 			err = badParam("shelter_"+fe.Param, "%s", fe.Reason)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 
 	type group struct {
@@ -107,6 +102,7 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	out.InWarning = rawJSON(featureCollection(warn, len(warn), 0, true))
 	out.Totals["in_warning"] = len(warn)
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // rawJSON is pre-encoded JSON embedded in a response as is.

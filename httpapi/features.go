@@ -9,25 +9,22 @@ import (
 )
 
 // feature: GET /api/v1/features/{layer}/{id} — one feature as GeoJSON.
-func (s *server) feature(w http.ResponseWriter, r *http.Request) {
+func (s *server) feature(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	id, err := strconv.ParseInt(vars["id"], 10, 64)
 	if err != nil || id <= 0 {
-		s.writeError(w, r, badParam("id", "%q is not a feature id (a positive whole number)", vars["id"]))
-		return
+		return badParam("id", "%q is not a feature id (a positive whole number)", vars["id"])
 	}
 	if _, err := newQuery(r.URL.Query(), false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	rec, ok, err := s.ix.Get(vars["layer"], id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		s.writeError(w, r, fmt.Errorf("%s id %d: %w", vars["layer"], id, errFeatureNotFound))
-		return
+		return fmt.Errorf("%s id %d: %w", vars["layer"], id, errFeatureNotFound)
 	}
 	writeRaw(w, geojsonType, rec.GeoJSON())
+	return nil
 }

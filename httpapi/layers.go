@@ -22,7 +22,7 @@ type layersResponse struct {
 
 // listLayers: GET /api/v1/layers — the layer registry (fields, types, labels, the two
 // color scales, sensor kinds) with the feature count of each layer.
-func (s *server) listLayers(w http.ResponseWriter, r *http.Request) {
+func (s *server) listLayers(w http.ResponseWriter, r *http.Request) error {
 	resp := layersResponse{
 		RiskGrades:    s.reg.RiskGrades(),
 		WarningLevels: s.reg.WarningLevels(),
@@ -32,4 +32,5 @@ func (s *server) listLayers(w http.ResponseWriter, r *http.Request) {
 		resp.Layers = append(resp.Layers, layerInfo{Layer: l, Count: int64(s.ix.Count(l.Name))})
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }

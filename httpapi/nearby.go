@@ -14,50 +14,42 @@ import (
 //
 // Answers a GeoJSON FeatureCollection; every feature has layer, id, its properties and
 // distance_m, the geodesic distance in meters to its nearest point.
-func (s *server) nearby(w http.ResponseWriter, r *http.Request) {
+func (s *server) nearby(w http.ResponseWriter, r *http.Request) error {
 	q, err := newQuery(r.URL.Query(), true, "lon", "lat", "k", "radius", "limit", "offset")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := q.point()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	radius, hasRadius, err := q.distance("radius")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	k, err := q.int("k", 10, 1, MaxK)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := q.int("limit", 0, 1, MaxLimit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	offset, err := q.int("offset", 0, 0, MaxLimit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.filter(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if hasRadius && !q.has("k") {
 		hits := s.ix.Radius(p, radius, f)
 		writeRaw(w, geojsonType, featureCollection(page(hits, offset, limit), len(hits), offset, true))
-		return
+		return nil
 	}
 	if q.has("limit") || q.has("offset") {
-		s.writeError(w, r, badParam("limit", "paging applies to radius queries; use k for the nearest features"))
-		return
+		return badParam("limit", "paging applies to radius queries; use k for the nearest features")
 	}
 	maxDist := -1.0
 	if hasRadius {
@@ -65,4 +57,5 @@ func (s *server) nearby(w http.ResponseWriter, r *http.Request) {
 	}
 	hits := s.ix.Nearest(p, k, maxDist, f)
 	writeRaw(w, geojsonType, featureCollection(hits, len(hits), 0, true))
+	return nil
 }

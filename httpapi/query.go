@@ -274,25 +274,21 @@ func filterValue(v any) (string, error) {
 
 // queryPost: POST /api/v1/query — proximity by geometry: a point (k nearest or
 // radius), a route with a buffer, a polygon (intersecting, or within), or a bbox.
-func (s *server) queryPost(w http.ResponseWriter, r *http.Request) {
+func (s *server) queryPost(w http.ResponseWriter, r *http.Request) error {
 	if _, err := newQuery(r.URL.Query(), false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyLen))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, err := parseQueryBody(body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := index.ParseFilter(s.reg, req.filters)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var hits []index.Hit
 	withDistance := true
@@ -317,6 +313,7 @@ func (s *server) queryPost(w http.ResponseWriter, r *http.Request) {
 		withDistance = false
 	}
 	writeRaw(w, geojsonType, featureCollection(page(hits, req.offset, req.limit), len(hits), req.offset, withDistance))
+	return nil
 }
 
 func errOr(err error, def string) string {

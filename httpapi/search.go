@@ -10,26 +10,22 @@ import (
 // external id contains q, best first: {"query":..,"results":[{"layer","id","name",
 // "address","external_id","score","lon","lat"}]}. lon/lat is a point of the feature
 // to fly the map to (its bounding-box center).
-func (s *server) search(w http.ResponseWriter, r *http.Request) {
+func (s *server) search(w http.ResponseWriter, r *http.Request) error {
 	q, err := newQuery(r.URL.Query(), true, "q", "limit")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	text := q.v.Get("q")
 	if n := utf8.RuneCountInString(text); n == 0 || n > 100 {
-		s.writeError(w, r, badParam("q", "give 1 to 100 characters to search for"))
-		return
+		return badParam("q", "give 1 to 100 characters to search for")
 	}
 	limit, err := q.int("limit", 20, 1, 200)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.filter(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	type result struct {
 		Layer      string  `json:"layer"`
@@ -50,6 +46,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		out.Results = append(out.Results, result{h.Rec.Layer, h.Rec.ID, h.Rec.Name, h.Rec.Address, h.Rec.ExternalID, h.Score, round7(c[0]), round7(c[1])})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func round7(x float64) float64 {

@@ -54,12 +54,12 @@ func New(cfg Config) http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/api/v1/layers", s.listLayers).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/api/v1/nearby", s.nearby).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/api/v1/query", s.queryPost).Methods(http.MethodPost)
-	r.HandleFunc("/api/v1/dispatch", s.dispatch).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/api/v1/search", s.search).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/api/v1/features/{layer}/{id}", s.feature).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/layers", s.handle(s.listLayers)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/nearby", s.handle(s.nearby)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/query", s.handle(s.queryPost)).Methods(http.MethodPost)
+	r.Handle("/api/v1/dispatch", s.handle(s.dispatch)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/search", s.handle(s.search)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/features/{layer}/{id}", s.handle(s.feature)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)
 	})
@@ -68,6 +68,16 @@ func New(cfg Config) http.Handler {
 	})
 	r.Use(s.withTimeout)
 	return r
+}
+
+// handle adapts a handler that returns an error: the error becomes the response
+// through writeError, the one place errors are mapped to statuses.
+func (s *server) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
 }
 
 // withTimeout gives each request a context that ends after the request timeout.
