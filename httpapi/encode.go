@@ -13,7 +13,11 @@ const geojsonType = "application/geo+json"
 // collection carries total (hits before paging) and the paging applied. Feature JSON
 // comes pre-encoded from the index, so this only concatenates.
 func featureCollection(hits []index.Hit, total, offset int, withDistance bool) []byte {
-	b := make([]byte, 0, 96+512*len(hits))
+	size := 96
+	for _, h := range hits {
+		size += h.Rec.JSONSize()
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"type":"FeatureCollection","total":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, `,"offset":`...)

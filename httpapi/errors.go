@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"riskmap/index"
 	"riskmap/layers"
@@ -98,6 +99,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeRaw writes an already encoded JSON body.
 func writeRaw(w http.ResponseWriter, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -143,7 +143,7 @@ func ParseFilter(reg *layers.Registry, params map[string][]string) (Filter, erro
 		{"subdistrict", "subdistrict", &f.Subdistrict},
 	}
 	for _, e := range enums {
-		if *e.dst, err = list(e.param, enumCodes(reg, e.field)); err != nil {
+		if *e.dst, err = list(e.param, reg.FieldCodes(e.field)); err != nil {
 			return f, err
 		}
 	}
@@ -166,21 +166,6 @@ func ParseFilter(reg *layers.Registry, params map[string][]string) (Filter, erro
 		f.MinCapacity = n
 	}
 	return f, nil
-}
-
-// enumCodes is the union, over all layers, of the codes allowed for field.
-func enumCodes(reg *layers.Registry, field string) []string {
-	var out []string
-	for _, l := range reg.Layers() {
-		if fd, ok := l.Field(field); ok && fd.Enum != nil {
-			for _, c := range fd.Enum.Codes() {
-				if !slices.Contains(out, c) {
-					out = append(out, c)
-				}
-			}
-		}
-	}
-	return out
 }
 
 // selects reports whether the filter's layer list includes layer.

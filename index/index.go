@@ -60,12 +60,14 @@ type Index struct {
 	reg    *layers.Registry
 	mu     sync.RWMutex
 	layers map[string]*layerIndex
-	order  []string // registry order
+	order  []string  // registry order
+	cands  sync.Pool // *[]candidate scratch buffers for Nearest
 }
 
 // New returns an empty index for the registry's layers.
 func New(reg *layers.Registry) *Index {
 	ix := &Index{reg: reg, layers: map[string]*layerIndex{}}
+	ix.cands.New = func() any { b := make([]candidate, 0, 64); return &b }
 	for _, l := range reg.Layers() {
 		ix.layers[l.Name] = &layerIndex{def: l, byID: map[int64]*Record{}}
 		ix.order = append(ix.order, l.Name)

@@ -29,11 +29,27 @@ const (
 	lbFactor = 0.995
 )
 
-// lowerBound is a lower bound, in meters, of the geodesic distance from p to any
-// point of the box [min, max] (lon/lat degrees). It lets the R-tree visit candidates
-// in an order that never skips a nearer feature, while computing the exact geodesic
-// only for the few candidates that matter.
-func lowerBound(p orb.Point, min, max [2]float64) float64 {
+// origin is a query point with the cosine of its latitude widened by cosMargin
+// degrees toward the pole, computed once per query: boxes whose nearest latitude is
+// within cosMargin of the point reuse it; others compute their own.
+type origin struct {
+	p      orb.Point
+	cosMin float64
+}
+
+const cosMargin = 0.1 // degrees
+
+func newOrigin(p orb.Point) origin {
+	return origin{p: p, cosMin: math.Cos(math.Min(math.Abs(p[1])+cosMargin, 90) * math.Pi / 180)}
+}
+
+// lowerBound is a lower bound, in meters, of the geodesic distance from o.p to any
+// point of the box [min, max] (lon/lat degrees): the degree offsets times the
+// shortest lengths a degree of latitude and of longitude can have between the two
+// latitudes. It lets a search rank candidates cheaply and compute the exact geodesic
+// only for the few that matter, without ever missing a nearer one.
+func lowerBound(o origin, min, max [2]float64) float64 {
+	p := o.p
 	var dlon, dlat float64
 	switch {
 	case p[0] < min[0]:
@@ -51,8 +67,11 @@ func lowerBound(p orb.Point, min, max [2]float64) float64 {
 	case p[1] > max[1]:
 		dlat, q = p[1]-max[1], max[1]
 	}
-	phi := math.Max(math.Abs(p[1]), math.Abs(q)) * math.Pi / 180
-	x := dlon * degLonEq * math.Cos(phi)
+	c := o.cosMin
+	if dlat > cosMargin {
+		c = math.Cos(math.Max(math.Abs(p[1]), math.Abs(q)) * math.Pi / 180)
+	}
+	x := dlon * degLonEq * c
 	y := dlat * degLatMin
 	return lbFactor * math.Sqrt(x*x+y*y)
 }
@@ -90,16 +109,103 @@ func (ix *Index) less(a, b Hit) int {
 // Nearest returns the k features nearest p (k ≥ 1) that pass f, nearest first, with
 // their distance in meters to the feature's nearest point. maxDist < 0 means no
 // maximum distance; otherwise features farther than maxDist meters are left out.
+//
+// It searches a box around p that grows until it holds k features no farther than
+// the box's radius: every feature within radius r has a lower bound ≤ r and lies in
+// the box, so the k nearest found inside are the k nearest overall. Inside, the
+// candidates are ranked by their cheap lower bound and exact geodesics are computed
+// only until the k-th best is nearer than the next bound.
 func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 	if k <= 0 {
 		return nil
 	}
-	best := make([]Hit, 0, k)
+	o := newOrigin(p)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	for _, li := range ix.selected(&f) {
+	sel := ix.selected(&f)
+	// Start with the radius that would hold about k/4 features at the selected
+	// layers' mean density, and the largest radius that can matter.
+	n, extent := 0, orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+	for _, li := range sel {
+		if li.tree.Len() == 0 {
+			continue
+		}
+		n += li.tree.Len()
+		mn, mx := li.tree.Bounds()
+		extent = extent.Union(orb.Bound{Min: mn, Max: mx})
+	}
+	if n == 0 {
+		return nil
+	}
+	// far: beyond every feature (an upper bound: a degree is at most 111,700 m).
+	dlon := math.Max(math.Abs(p[0]-extent.Min[0]), math.Abs(p[0]-extent.Max[0]))
+	dlat := math.Max(math.Abs(p[1]-extent.Min[1]), math.Abs(p[1]-extent.Max[1]))
+	far := math.Min(1.01*111_700*math.Hypot(dlon, dlat), 20_100_000) + 1
+	if maxDist >= 0 && maxDist < far {
+		far = maxDist
+	}
+	area := math.Max((extent.Max[0]-extent.Min[0])*degLonEq*o.cosMin*(extent.Max[1]-extent.Min[1])*degLatMin, 1)
+	r := math.Min(math.Max(math.Sqrt(float64(k)*area/(4*math.Pi*float64(n))), 10), far)
+
+	buf := ix.cands.Get().(*[]candidate)
+	cands := (*buf)[:0]
+	defer func() { *buf = cands[:0]; ix.cands.Put(buf) }()
+	best := make([]Hit, 0, k)
+	for tries := 0; ; {
+		cands = cands[:0]
+		box := expand(orb.Bound{Min: p, Max: p}, r)
+		for _, li := range sel {
+			li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
+				if lb := lowerBound(o, min, max); lb <= r && f.Match(rec) {
+					cands = append(cands, candidate{rec, lb})
+				}
+				return true
+			})
+		}
+		slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(a.lb, b.lb) })
+		best = best[:0]
+		for _, c := range cands {
+			if len(best) == k && c.lb > best[k-1].Distance {
+				break // every later candidate is at least c.lb away
+			}
+			d := distanceTo(p, c.rec)
+			if d > r {
+				continue
+			}
+			h := Hit{c.rec, d}
+			if len(best) == k {
+				if ix.less(h, best[k-1]) >= 0 {
+					continue
+				}
+				best = best[:k-1]
+			}
+			i, _ := slices.BinarySearchFunc(best, h, ix.less)
+			best = slices.Insert(best, i, h)
+		}
+		if len(best) == k || r >= far {
+			return best
+		}
+		tries++
+		if tries == 2 {
+			// Sparse around p (the district's edge, open country): a growing box
+			// would gather too much; walk the tree nearest-first instead.
+			return ix.nearestWalk(o, sel, k, maxDist, &f)
+		}
+		// Grow toward the radius that should hold k at the density seen so far.
+		grow := math.Sqrt(1.5 * float64(k) / math.Max(float64(len(best)), 0.5))
+		r = math.Min(r*math.Min(math.Max(grow, 1.5), 4), far)
+	}
+}
+
+// nearestWalk is Nearest by the R-tree's nearest-first traversal, ranked by the
+// same lower bound, computing exact distances as candidates come. It costs more
+// than the box search where features are dense, but does not depend on density.
+// Callers hold the read lock.
+func (ix *Index) nearestWalk(o origin, sel []*layerIndex, k int, maxDist float64, f *Filter) []Hit {
+	best := make([]Hit, 0, k)
+	for _, li := range sel {
 		li.tree.Nearby(
-			func(min, max [2]float64, _ *Record, _ bool) float64 { return lowerBound(p, min, max) },
+			func(min, max [2]float64, _ *Record, _ bool) float64 { return lowerBound(o, min, max) },
 			func(_, _ [2]float64, r *Record, lb float64) bool {
 				if len(best) == k && lb > best[k-1].Distance || maxDist >= 0 && lb > maxDist {
 					return false // every later candidate is at least lb away
@@ -107,7 +213,7 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 				if !f.Match(r) {
 					return true
 				}
-				d := distanceTo(p, r)
+				d := distanceTo(o.p, r)
 				if maxDist >= 0 && d > maxDist {
 					return true
 				}
@@ -126,14 +232,21 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 	return best
 }
 
+// candidate is a record with a lower bound of its distance, meters.
+type candidate struct {
+	rec *Record
+	lb  float64
+}
+
 // Radius returns every feature within r meters of p that passes f, nearest first.
 func (ix *Index) Radius(p orb.Point, r float64, f Filter) []Hit {
+	o := newOrigin(p)
 	box := expand(orb.Bound{Min: p, Max: p}, r)
 	var hits []Hit
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
-			if lowerBound(p, min, max) > r || !f.Match(rec) {
+			if lowerBound(o, min, max) > r || !f.Match(rec) {
 				return true
 			}
 			if d := distanceTo(p, rec); d <= r {
@@ -235,7 +348,7 @@ func (ix *Index) Search(q string, limit int, f Filter) []SearchHit {
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		for _, r := range li.byID {
-			if !strings.Contains(r.search, q) || !f.Match(r) {
+			if !containsFold(r.Name, q) && !containsFold(r.Address, q) && !containsFold(r.ExternalID, q) || !f.Match(r) {
 				continue
 			}
 			name := strings.ToLower(r.Name)
@@ -270,4 +383,17 @@ func (ix *Index) Search(q string, limit int, f Filter) []SearchHit {
 		hits = hits[:limit]
 	}
 	return hits
+}
+
+// containsFold reports whether s contains q, ignoring case; q is lower case.
+func containsFold(s, q string) bool {
+	if strings.Contains(s, q) {
+		return true
+	}
+	for i := 0; i+len(q) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(q)], q) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -37,7 +36,6 @@ type Record struct {
 
 	// Name, Address and ExternalID feed the search box.
 	Name, Address, ExternalID string
-	search                    string // lower-cased name | address | external id
 
 	// jsonPrefix is the GeoJSON Feature without the closing "}}" of its properties,
 	// so a response can append "distance_m" without re-encoding anything.
@@ -75,15 +73,24 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 	if c, ok := f.Props["capacity"].(int64); ok {
 		r.Capacity = c
 	}
-	r.Category, r.Kind, r.Status, r.Subdistrict = str("category"), str("kind"), str("hazard_status"), str("subdistrict")
+	// Enum codes share the registry's strings instead of one copy per record.
+	code := func(field string) string {
+		v := str(field)
+		if fd, ok := l.Field(field); ok && fd.Enum != nil {
+			if c, ok := fd.Enum.Choice(v); ok {
+				return c.Code
+			}
+		}
+		return v
+	}
+	r.Category, r.Kind, r.Status, r.Subdistrict = code("category"), code("kind"), code("hazard_status"), code("subdistrict")
 	r.Name, r.Address, r.ExternalID = str("name"), str("address"), str("external_id")
-	r.search = strings.ToLower(r.Name + "\x00" + r.Address + "\x00" + r.ExternalID)
 
-	var err error
-	r.jsonPrefix, err = encodePrefix(l, f, g)
+	prefix, err := encodePrefix(l, f, g)
 	if err != nil {
 		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
 	}
+	r.jsonPrefix = append(make([]byte, 0, len(prefix)), prefix...) // no spare capacity kept
 	return r, nil
 }
 
@@ -150,6 +157,9 @@ func (r *Record) AppendGeoJSON(b []byte, distance float64, withDistance bool) []
 	return append(b, "}}"...)
 }
 
+// JSONSize is about the length of the record's GeoJSON, for sizing buffers.
+func (r *Record) JSONSize() int { return len(r.jsonPrefix) + 32 }
+
 // GeoJSON returns the record as a GeoJSON Feature.
 func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
 
@@ -157,7 +167,7 @@ func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
 // geometry), for the scale figures in docs/benchmarks.md.
 func (r *Record) Size() int {
 	n := 200 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
-		len(r.Name) + len(r.Address) + len(r.ExternalID) + len(r.search) + cap(r.jsonPrefix)
+		len(r.Name) + len(r.Address) + len(r.ExternalID) + cap(r.jsonPrefix)
 	switch g := r.Geometry.(type) {
 	case orb.Point:
 	case orb.LineString:

@@ -3,6 +3,7 @@ package layers
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // GeometryType is an OGC simple-feature type name as written in GeoJSON.
@@ -82,6 +83,7 @@ type Registry struct {
 	grades      Enum
 	levels      Enum
 	sensorKinds []SensorKind
+	fieldCodes  map[string][]string // enum field name → codes over all layers
 }
 
 // ErrUnknownLayer is returned (wrapped, with the name) for a layer name not in the
@@ -183,11 +185,27 @@ func New() *Registry {
 		},
 	}
 	r.byName = make(map[string]*Layer, len(r.layers))
+	r.fieldCodes = map[string][]string{}
 	for _, l := range r.layers {
 		r.byName[l.Name] = l
+		for _, f := range l.Fields {
+			if f.Enum == nil {
+				continue
+			}
+			for _, c := range f.Enum.Codes() {
+				if !slices.Contains(r.fieldCodes[f.Name], c) {
+					r.fieldCodes[f.Name] = append(r.fieldCodes[f.Name], c)
+				}
+			}
+		}
 	}
 	return r
 }
+
+// FieldCodes returns the codes an enum field allows, over every layer that has the
+// field (e.g. "kind": slope, spot, road and resource kinds), in registry order; nil
+// for a field that is no enum anywhere.
+func (r *Registry) FieldCodes(field string) []string { return r.fieldCodes[field] }
 
 // Layers returns the layers in display order (bottom to top is the caller's choice).
 func (r *Registry) Layers() []*Layer { return r.layers }
