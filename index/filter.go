@@ -175,9 +175,12 @@ func (f *Filter) selects(layer string) bool {
 
 // Match reports whether r passes every condition of f (the layer list included).
 func (f *Filter) Match(r *Record) bool {
-	if !f.selects(r.Layer) {
-		return false
-	}
+	return f.selects(r.Layer) && f.matchAttrs(r)
+}
+
+// matchAttrs is Match without the layer list, for searches that only visit the
+// selected layers' trees.
+func (f *Filter) matchAttrs(r *Record) bool {
 	if f.Grades != 0 && (r.Grade < 0 || f.Grades&(1<<r.Grade) == 0) {
 		return false
 	}

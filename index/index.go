@@ -221,7 +221,11 @@ func (ix *Index) Size() int {
 // selected returns the layer indexes the filter selects, in registry order. Callers
 // hold the read lock.
 func (ix *Index) selected(f *Filter) []*layerIndex {
-	out := make([]*layerIndex, 0, len(ix.order))
+	return ix.selectedInto(make([]*layerIndex, 0, len(ix.order)), f)
+}
+
+// selectedInto is selected appending to out (a caller's stack buffer).
+func (ix *Index) selectedInto(out []*layerIndex, f *Filter) []*layerIndex {
 	for _, name := range ix.order {
 		if f.selects(name) {
 			out = append(out, ix.layers[name])

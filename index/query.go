@@ -100,8 +100,8 @@ func (ix *Index) less(a, b Hit) int {
 	if c := cmp.Compare(a.Distance, b.Distance); c != 0 {
 		return c
 	}
-	if a.Rec.Layer != b.Rec.Layer {
-		return slices.Index(ix.order, a.Rec.Layer) - slices.Index(ix.order, b.Rec.Layer)
+	if a.Rec.rank != b.Rec.rank {
+		return int(a.Rec.rank) - int(b.Rec.rank)
 	}
 	return cmp.Compare(a.Rec.ID, b.Rec.ID)
 }
@@ -122,7 +122,8 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 	o := newOrigin(p)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	sel := ix.selected(&f)
+	var selBuf [8]*layerIndex
+	sel := ix.selectedInto(selBuf[:0], &f)
 	// Start with the radius that would hold about k/4 features at the selected
 	// layers' mean density, and the largest radius that can matter.
 	n, extent := 0, orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
@@ -156,7 +157,7 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 		box := expand(orb.Bound{Min: p, Max: p}, r)
 		for _, li := range sel {
 			li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
-				if lb := lowerBound(o, min, max); lb <= r && f.Match(rec) {
+				if lb := lowerBound(o, min, max); lb <= r && f.matchAttrs(rec) {
 					cands = append(cands, candidate{rec, lb})
 				}
 				return true
@@ -210,7 +211,7 @@ func (ix *Index) nearestWalk(o origin, sel []*layerIndex, k int, maxDist float64
 				if len(best) == k && lb > best[k-1].Distance || maxDist >= 0 && lb > maxDist {
 					return false // every later candidate is at least lb away
 				}
-				if !f.Match(r) {
+				if !f.matchAttrs(r) {
 					return true
 				}
 				d := distanceTo(o.p, r)
@@ -246,7 +247,7 @@ func (ix *Index) Radius(p orb.Point, r float64, f Filter) []Hit {
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
-			if lowerBound(o, min, max) > r || !f.Match(rec) {
+			if lowerBound(o, min, max) > r || !f.matchAttrs(rec) {
 				return true
 			}
 			if d := distanceTo(p, rec); d <= r {
@@ -272,7 +273,7 @@ func (ix *Index) Along(route orb.LineString, buffer float64, f Filter) []Hit {
 			seg := orb.LineString{route[i], route[min(i+1, len(route)-1)]}
 			box := expand(seg.Bound(), buffer)
 			li.tree.Search(box.Min, box.Max, func(_, _ [2]float64, rec *Record) bool {
-				if _, dup := seen[rec]; dup || !f.Match(rec) {
+				if _, dup := seen[rec]; dup || !f.matchAttrs(rec) {
 					return true
 				}
 				seen[rec] = struct{}{}
@@ -298,7 +299,7 @@ func (ix *Index) InPolygon(mp orb.MultiPolygon, within bool, f Filter) []Hit {
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		li.tree.Search(b.Min, b.Max, func(_, _ [2]float64, rec *Record) bool {
-			if !f.Match(rec) {
+			if !f.matchAttrs(rec) {
 				return true
 			}
 			if within && covers(mp, rec.Geometry) || !within && intersects(mp, rec.Geometry) {
@@ -318,7 +319,7 @@ func (ix *Index) BBox(b orb.Bound, f Filter) []Hit {
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		li.tree.Search(b.Min, b.Max, func(_, _ [2]float64, rec *Record) bool {
-			if f.Match(rec) {
+			if f.matchAttrs(rec) {
 				hits = append(hits, Hit{Rec: rec})
 			}
 			return true
@@ -348,7 +349,7 @@ func (ix *Index) Search(q string, limit int, f Filter) []SearchHit {
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		for _, r := range li.byID {
-			if !containsFold(r.Name, q) && !containsFold(r.Address, q) && !containsFold(r.ExternalID, q) || !f.Match(r) {
+			if !containsFold(r.Name, q) && !containsFold(r.Address, q) && !containsFold(r.ExternalID, q) || !f.matchAttrs(r) {
 				continue
 			}
 			name := strings.ToLower(r.Name)

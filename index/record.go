@@ -20,6 +20,7 @@ import (
 // Record), so a caller may keep and read it after the query returns, without locks.
 type Record struct {
 	Layer   string
+	rank    int8 // the layer's position in the registry, for ordering
 	ID      int64
 	Version int64
 	// Geometry is WGS84 lon/lat degrees. Owned by the index: never modify it.
@@ -53,6 +54,11 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 	r := &Record{
 		Layer: l.Name, ID: f.ID, Version: f.Version, Geometry: g, Bound: g.Bound(),
 		Grade: -1, Warning: -1, Open: -1, Capacity: -1,
+	}
+	for i, rl := range reg.Layers() {
+		if rl.Name == l.Name {
+			r.rank = int8(i)
+		}
 	}
 	str := func(name string) string {
 		s, _ := f.Props[name].(string)
