@@ -31,12 +31,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paulmach/orb"
 
 	"riskmap/demo"
 	"riskmap/feature"
 	"riskmap/index"
+	"riskmap/internal/benchkit"
 	"riskmap/internal/pgtest"
 	"riskmap/layers"
 	"riskmap/store/postgis"
@@ -47,21 +47,6 @@ func TestMain(m *testing.M) {
 	dropBenchDatabase()
 	os.Exit(code)
 }
-
-// benchQueryPoints is the fixed query set: uniform random points over the dense
-// built-up west and centre of Luohu (Dongmen, Nanhu, Guiyuan, Huangbei, Cuizhu, Sungang). The
-// same seed and box are used by internal/cmd/loadgen.
-func benchQueryPoints(n int) []orb.Point {
-	r := mrand.New(mrand.NewPCG(20220122, 500))
-	ps := make([]orb.Point, n)
-	for i := range ps {
-		ps[i] = orb.Point{benchRound7(114.100 + 0.050*r.Float64()), benchRound7(22.535 + 0.035*r.Float64())}
-	}
-	return ps
-}
-
-// benchRound7 rounds to 1e-7 degree (about 1 cm), so that a point prints short and exactly.
-func benchRound7(x float64) float64 { return math.Round(x*1e7) / 1e7 }
 
 const (
 	benchK      = 10
@@ -160,7 +145,7 @@ func newBenchEnv(admin string) (*benchEnv, error) {
 		return nil, fmt.Errorf("index holds %d risk points, want %d", n, demo.RiskPointCount)
 	}
 
-	e := &benchEnv{reg: reg, store: s, ix: ix, points: benchQueryPoints(4096)}
+	e := &benchEnv{reg: reg, store: s, ix: ix, points: benchkit.QueryPoints(4096)}
 	for _, p := range e.points {
 		e.knnWant = append(e.knnWant, benchHitIDs(ix.Nearest(p, benchK, -1, benchFilter)))
 		e.radiusWant = append(e.radiusWant, benchHitIDs(ix.Radius(p, benchRadius, benchFilter)))
@@ -311,20 +296,7 @@ type benchRowScanner struct {
 func newBenchRowScanner(l *layers.Layer) *benchRowScanner {
 	sc := &benchRowScanner{}
 	sc.dest = []any{&sc.id, &sc.version, &sc.updated}
-	for _, f := range l.Fields {
-		switch f.Type {
-		case layers.TypeInt:
-			sc.dest = append(sc.dest, new(pgtype.Int8))
-		case layers.TypeFloat:
-			sc.dest = append(sc.dest, new(pgtype.Float8))
-		case layers.TypeBool:
-			sc.dest = append(sc.dest, new(pgtype.Bool))
-		case layers.TypeDate:
-			sc.dest = append(sc.dest, new(pgtype.Date))
-		default:
-			sc.dest = append(sc.dest, new(pgtype.Text))
-		}
-	}
+	sc.dest = append(sc.dest, postgis.ScanTargets(l)...)
 	sc.dest = append(sc.dest, &sc.geom, &sc.dist)
 	return sc
 }
@@ -507,7 +479,7 @@ func BenchmarkNearest10Scale(b *testing.B) {
 	if benchScaleErr != nil {
 		b.Fatal(benchScaleErr)
 	}
-	points := benchQueryPoints(4096)
+	points := benchkit.QueryPoints(4096)
 	benchIndex(b, points, func(p orb.Point) []index.Hit { return benchScale.ix.Nearest(p, benchK, -1, benchFilter) })
 	b.ReportMetric(benchScale.load.Seconds(), "load-s")
 	b.ReportMetric(benchScale.heapPerFeature, "heap-B/feature")

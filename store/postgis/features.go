@@ -39,25 +39,33 @@ type rowScanner struct {
 }
 
 func newRowScanner(l *layers.Layer) *rowScanner {
-	r := &rowScanner{l: l, fields: make([]any, len(l.Fields))}
+	r := &rowScanner{l: l, fields: ScanTargets(l)}
 	r.dest = append(r.dest, &r.id, &r.version, &r.updated)
+	r.dest = append(r.dest, r.fields...)
+	r.dest = append(r.dest, &r.geom)
+	return r
+}
+
+// ScanTargets returns one typed pgx scan target per field of l, in registry order
+// (*pgtype.Int8, *pgtype.Float8, *pgtype.Bool, *pgtype.Date or *pgtype.Text), for
+// reading the layer's columns as the store does.
+func ScanTargets(l *layers.Layer) []any {
+	out := make([]any, len(l.Fields))
 	for i, f := range l.Fields {
 		switch f.Type {
 		case layers.TypeInt:
-			r.fields[i] = new(pgtype.Int8)
+			out[i] = new(pgtype.Int8)
 		case layers.TypeFloat:
-			r.fields[i] = new(pgtype.Float8)
+			out[i] = new(pgtype.Float8)
 		case layers.TypeBool:
-			r.fields[i] = new(pgtype.Bool)
+			out[i] = new(pgtype.Bool)
 		case layers.TypeDate:
-			r.fields[i] = new(pgtype.Date)
+			out[i] = new(pgtype.Date)
 		default:
-			r.fields[i] = new(pgtype.Text)
+			out[i] = new(pgtype.Text)
 		}
-		r.dest = append(r.dest, r.fields[i])
 	}
-	r.dest = append(r.dest, &r.geom)
-	return r
+	return out
 }
 
 // feature converts the scanned row into a Feature with canonical property types. The

@@ -36,7 +36,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,6 +60,7 @@ import (
 	"riskmap/demo"
 	"riskmap/httpapi"
 	"riskmap/index"
+	"riskmap/internal/benchkit"
 	"riskmap/layers"
 	"riskmap/store/postgis"
 )
@@ -237,7 +237,7 @@ func benchmark(ctx context.Context, cfg config, out io.Writer) (err error) {
 	say("machine: %d CPUs, GOMAXPROCS %d, %s; PostgreSQL %s, PostGIS %s, all on this machine",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), pgVersion, postgisVersion)
 
-	points := queryPoints(cfg.points)
+	points := benchkit.QueryPoints(cfg.points)
 	l, _ := reg.Layer(layers.RiskPoints)
 	q := newQueries(l, cfg.k, cfg.radius)
 	// the point prints exactly ('f', -1), so both sides answer for the same point
@@ -295,20 +295,6 @@ func benchmark(ctx context.Context, cfg config, out io.Writer) (err error) {
 	report(out, results, cfg)
 	return nil
 }
-
-// queryPoints is the fixed query set of index/bench_test.go: uniform random points
-// over the dense built-up west and centre of Luohu.
-func queryPoints(n int) []orb.Point {
-	r := mrand.New(mrand.NewPCG(20220122, 500))
-	ps := make([]orb.Point, n)
-	for i := range ps {
-		ps[i] = orb.Point{round7(114.100 + 0.050*r.Float64()), round7(22.535 + 0.035*r.Float64())}
-	}
-	return ps
-}
-
-// round7 rounds to 1e-7 degree (about 1 cm), so that a point prints short and exactly.
-func round7(x float64) float64 { return math.Round(x*1e7) / 1e7 }
 
 // createDatabase creates an empty database on the admin server; drop removes it.
 func createDatabase(ctx context.Context, admin string) (dbURL string, drop func(), err error) {

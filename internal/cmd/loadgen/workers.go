@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
 	"riskmap/layers"
+	"riskmap/store/postgis"
 )
 
 // httpWorker is a minimal HTTP/1.1 keep-alive client on one connection: it writes the
@@ -187,20 +187,7 @@ func pgWorkers(pool *pgxpool.Pool, sql string, radius float64, l *layers.Layer) 
 		var geom []byte
 		var dist float64
 		w.dest = []any{&w.id, &version, &updated}
-		for _, f := range l.Fields {
-			switch f.Type {
-			case layers.TypeInt:
-				w.dest = append(w.dest, new(pgtype.Int8))
-			case layers.TypeFloat:
-				w.dest = append(w.dest, new(pgtype.Float8))
-			case layers.TypeBool:
-				w.dest = append(w.dest, new(pgtype.Bool))
-			case layers.TypeDate:
-				w.dest = append(w.dest, new(pgtype.Date))
-			default:
-				w.dest = append(w.dest, new(pgtype.Text))
-			}
-		}
+		w.dest = append(w.dest, postgis.ScanTargets(l)...)
 		w.dest = append(w.dest, &geom, &dist)
 		return w, nil
 	}
