@@ -60,6 +60,9 @@ func Inverse(a, b orb.Point) (meters, azi1, azi2 float64) {
 // answer (see shortline.go), which agrees with Inverse to 1e-8 m; Distance
 // is exactly symmetric in a and b.
 func Distance(a, b orb.Point) float64 {
+	if s, ok := distanceTiny(a[1], a[0], b[1], b[0]); ok {
+		return s
+	}
 	if s, ok := distanceShort(a[1], a[0], b[1], b[0]); ok {
 		return s
 	}
