@@ -41,7 +41,7 @@ func newQuery(v url.Values, withFilter bool, allowed ...string) (*query, error) 
 		if !slices.Contains(allowed, name) && !(withFilter && index.IsFilterParam(name)) {
 			known := append([]string(nil), allowed...)
 			if withFilter {
-				known = append(known, "layers", "grade", "min_grade", "warning", "min_warning", "category", "kind", "status", "subdistrict", "open", "min_capacity")
+				known = append(known, index.FilterParams()...)
 			}
 			return nil, badParam(name, "unknown parameter; this endpoint takes %s", strings.Join(known, ", "))
 		}

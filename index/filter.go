@@ -25,15 +25,15 @@ type Filter struct {
 	MinCapacity int64
 }
 
-// IsFilterParam reports whether name is a query parameter of the filter grammar.
-func IsFilterParam(name string) bool {
-	switch name {
-	case "layers", "grade", "min_grade", "warning", "min_warning",
-		"category", "kind", "status", "subdistrict", "open", "min_capacity":
-		return true
-	}
-	return false
+// FilterParams returns the query parameter names of the filter grammar, as a new
+// slice.
+func FilterParams() []string {
+	return []string{"layers", "grade", "min_grade", "warning", "min_warning",
+		"category", "kind", "status", "subdistrict", "open", "min_capacity"}
 }
+
+// IsFilterParam reports whether name is a query parameter of the filter grammar.
+func IsFilterParam(name string) bool { return slices.Contains(FilterParams(), name) }
 
 // FilterError says which parameter is wrong and why. It is what ParseFilter returns.
 type FilterError struct {
