@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -32,7 +33,7 @@ type paramError struct {
 func (e *paramError) Error() string { return e.Field + ": " + e.Reason }
 
 func badParam(field, format string, args ...any) *paramError {
-	return &paramError{Field: field, Reason: sprintf(format, args...)}
+	return &paramError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 var (
@@ -63,7 +64,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Code, body.Field = http.StatusBadRequest, "bad_filter", ferr.Param
 	case errors.As(err, &tooBig):
 		status, body.Code, body.Field = http.StatusBadRequest, "body_too_large", "body"
-		body.Error = sprintf("the request body is larger than %d bytes", tooBig.Limit)
+		body.Error = fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, index.ErrInvalidPolygon):
 		status, body.Code, body.Field = http.StatusBadRequest, "invalid_geometry", "geometry"
 	case errors.Is(err, layers.ErrUnknownLayer):

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -12,8 +11,6 @@ import (
 
 	"riskmap/index"
 )
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // Limits of the proximity API.
 const (
