@@ -180,6 +180,13 @@ func (f *Filter) Match(r *Record) bool {
 
 // matchAttrs is Match without the layer list, for searches that only visit the
 // selected layers' trees.
+// hasAttrs reports whether f has any condition on attributes (beyond layers); when
+// it has none, a query need not read a candidate's record to filter it.
+func (f *Filter) hasAttrs() bool {
+	return f.Grades != 0 || f.Warnings != 0 || f.Category != nil || f.Kind != nil ||
+		f.Status != nil || f.Subdistrict != nil || f.Open != nil || f.MinCapacity >= 0
+}
+
 func (f *Filter) matchAttrs(r *Record) bool {
 	if f.Grades != 0 && (r.Grade < 0 || f.Grades&(1<<r.Grade) == 0) {
 		return false

@@ -95,6 +95,17 @@ func distanceTo(p orb.Point, r *Record) float64 {
 	return geo.DistanceToGeometry(p, r.Geometry)
 }
 
+// pointOrGeometryDistance is distanceTo(p, r) for a record whose bounds in the tree
+// are [min, max]: when they are a single point, every point of the geometry is that
+// point, and the distance is computed without reading the record (a cache miss saved
+// per candidate).
+func pointOrGeometryDistance(p orb.Point, min, max [2]float64, r *Record) float64 {
+	if min == max {
+		return geo.Distance(p, min)
+	}
+	return distanceTo(p, r)
+}
+
 // less orders hits by distance, then layer (registry order), then id.
 func (ix *Index) less(a, b Hit) int {
 	if c := cmp.Compare(a.Distance, b.Distance); c != 0 {
@@ -152,13 +163,14 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 	cands := (*buf)[:0]
 	defer func() { *buf = cands[:0]; ix.cands.Put(buf) }()
 	best := make([]Hit, 0, k)
+	attrs := f.hasAttrs()
 	for tries := 0; ; {
 		cands = cands[:0]
 		box := expand(orb.Bound{Min: p, Max: p}, r)
 		for _, li := range sel {
 			li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
-				if lb := lowerBound(o, min, max); lb <= r && f.matchAttrs(rec) {
-					cands = append(cands, candidate{rec, lb})
+				if lb := lowerBound(o, min, max); lb <= r && (!attrs || f.matchAttrs(rec)) {
+					cands = append(cands, candidate{rec, lb, min, max})
 				}
 				return true
 			})
@@ -169,7 +181,7 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 			if len(best) == k && c.lb > best[k-1].Distance {
 				break // every later candidate is at least c.lb away
 			}
-			d := distanceTo(p, c.rec)
+			d := pointOrGeometryDistance(p, c.min, c.max, c.rec)
 			if d > r {
 				continue
 			}
@@ -204,17 +216,18 @@ func (ix *Index) Nearest(p orb.Point, k int, maxDist float64, f Filter) []Hit {
 // Callers hold the read lock.
 func (ix *Index) nearestWalk(o origin, sel []*layerIndex, k int, maxDist float64, f *Filter) []Hit {
 	best := make([]Hit, 0, k)
+	attrs := f.hasAttrs()
 	for _, li := range sel {
 		li.tree.Nearby(
 			func(min, max [2]float64, _ *Record, _ bool) float64 { return lowerBound(o, min, max) },
-			func(_, _ [2]float64, r *Record, lb float64) bool {
+			func(min, max [2]float64, r *Record, lb float64) bool {
 				if len(best) == k && lb > best[k-1].Distance || maxDist >= 0 && lb > maxDist {
 					return false // every later candidate is at least lb away
 				}
-				if !f.matchAttrs(r) {
+				if attrs && !f.matchAttrs(r) {
 					return true
 				}
-				d := distanceTo(o.p, r)
+				d := pointOrGeometryDistance(o.p, min, max, r)
 				if maxDist >= 0 && d > maxDist {
 					return true
 				}
@@ -233,10 +246,12 @@ func (ix *Index) nearestWalk(o origin, sel []*layerIndex, k int, maxDist float64
 	return best
 }
 
-// candidate is a record with a lower bound of its distance, meters.
+// candidate is a record with a lower bound of its distance, meters, and its bounds
+// as the tree holds them (see pointOrGeometryDistance).
 type candidate struct {
-	rec *Record
-	lb  float64
+	rec      *Record
+	lb       float64
+	min, max [2]float64
 }
 
 // Radius returns every feature within r meters of p that passes f, nearest first.
@@ -244,13 +259,14 @@ func (ix *Index) Radius(p orb.Point, r float64, f Filter) []Hit {
 	o := newOrigin(p)
 	box := expand(orb.Bound{Min: p, Max: p}, r)
 	var hits []Hit
+	attrs := f.hasAttrs()
 	ix.mu.RLock()
 	for _, li := range ix.selected(&f) {
 		li.tree.Search(box.Min, box.Max, func(min, max [2]float64, rec *Record) bool {
-			if lowerBound(o, min, max) > r || !f.matchAttrs(rec) {
+			if lowerBound(o, min, max) > r || attrs && !f.matchAttrs(rec) {
 				return true
 			}
-			if d := distanceTo(p, rec); d <= r {
+			if d := pointOrGeometryDistance(p, min, max, rec); d <= r {
 				hits = append(hits, Hit{rec, d})
 			}
 			return true
