@@ -26,6 +26,16 @@
 // ellipsoid, and touching or containing gives 0. geodist.go documents the
 // details, including where this differs from the true ellipsoidal minimum.
 //
+// WGS84ToGCJ02 and GCJ02ToWGS84 convert to and from GCJ-02, the obfuscated
+// datum of Chinese basemaps (AMap, Tencent): a deterministic offset of a few
+// hundred meters (about 600 m in Shenzhen) applied inside a rough bounding box
+// of China, [72.004, 137.8347]°E × [0.8293, 55.8271]°N, and nowhere else.
+// Data digitized on such a basemap must be converted with GCJ02ToWGS84 before
+// it is measured or mixed with WGS84 data. The forward transform is the
+// published closed formula; the inverse is solved iteratively to 1e-9°.
+// gcj02.go documents the details and the accuracy against real data (a meter
+// or two).
+//
 // The package's only package-level state is a sync.Pool of scratch space for
 // GeometryDistance; every function is safe for concurrent use.
 package geo

@@ -66,7 +66,7 @@ func TestLayersWithCounts(t *testing.T) {
 	if err := ix.Load(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	h := New(Config{Registry: reg, Store: s, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := mustNew(t, Config{Registry: reg, Store: s, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	code, body := get(t, h, "/api/v1/layers")
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %v", code, body)
@@ -102,7 +102,7 @@ func TestLayersWithCounts(t *testing.T) {
 func TestHealthAndReadiness(t *testing.T) {
 	s := newPostGIS(t)
 	reg := layers.New()
-	h := New(Config{Registry: reg, Store: s, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := mustNew(t, Config{Registry: reg, Store: s, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tests := []struct {
 		path   string
 		code   int
@@ -134,7 +134,7 @@ func TestHealthAndReadiness(t *testing.T) {
 // stubless: error responses need no database.
 func TestErrorsAreJSON(t *testing.T) {
 	reg := layers.New()
-	h := New(Config{Registry: reg, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := mustNew(t, Config{Registry: reg, Index: index.New(reg), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tests := []struct {
 		method, path string
 		code         int
@@ -154,4 +154,14 @@ func TestErrorsAreJSON(t *testing.T) {
 			t.Errorf("%s %s: %d %v, want %d %s", tt.method, tt.path, rec.Code, body, tt.code, tt.errCode)
 		}
 	}
+}
+
+// mustNew is New failing the test on error.
+func mustNew(t testing.TB, cfg Config) http.Handler {
+	t.Helper()
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

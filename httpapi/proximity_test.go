@@ -45,7 +45,7 @@ func proximityHandler(t *testing.T) http.Handler {
 	if _, err := ix.Apply(ms...); err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return mustNew(t, Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 func do(t *testing.T, h http.Handler, method, target, body string) (int, map[string]any) {

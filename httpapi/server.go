@@ -8,12 +8,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"riskmap/index"
 	"riskmap/layers"
+	"riskmap/tiles"
 )
 
 // Store is what the routes need of the store: readiness. Reads come from the index.
@@ -32,6 +34,12 @@ type Config struct {
 	// RequestTimeout bounds each request's work (database calls included).
 	// Zero means 10 seconds.
 	RequestTimeout time.Duration
+	// Tiles serves the vector tiles. When nil, New makes one with the default
+	// options and a 256 MB cache, and registers the cache with Index.OnApply.
+	Tiles *tiles.Service
+	// PublicURL is the absolute URL clients reach the server at (no trailing
+	// slash), for TileJSON and the style; empty means the request's scheme and Host.
+	PublicURL string
 }
 
 type server struct {
@@ -40,11 +48,22 @@ type server struct {
 	ix      *index.Index
 	log     *slog.Logger
 	timeout time.Duration
+	tiles   *tiles.Service
+
+	publicURL string
 }
 
 // New returns the HTTP handler for all of riskmap's routes.
-func New(cfg Config) http.Handler {
-	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout}
+func New(cfg Config) (http.Handler, error) {
+	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout,
+		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	if s.tiles == nil {
+		ts, err := defaultTileService(cfg.Registry, cfg.Index)
+		if err != nil {
+			return nil, err
+		}
+		s.tiles = ts
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -60,6 +79,9 @@ func New(cfg Config) http.Handler {
 	r.Handle("/api/v1/dispatch", s.handle(s.dispatch)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/search", s.handle(s.search)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/features/{layer}/{id}", s.handle(s.feature)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/tiles/{layers}/{z}/{x}/{y}.mvt", s.handle(s.tile)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/tiles/{layers}.json", s.handle(s.tileJSON)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/styles/riskmap.json", s.handle(s.style)).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)
 	})
@@ -67,7 +89,7 @@ func New(cfg Config) http.Handler {
 		s.writeError(w, req, errMethodNotAllowed)
 	})
 	r.Use(s.withTimeout)
-	return r
+	return r, nil
 }
 
 // handle adapts a handler that returns an error: the error becomes the response

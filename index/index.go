@@ -21,6 +21,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +63,27 @@ type Index struct {
 	layers map[string]*layerIndex
 	order  []string  // registry order
 	cands  sync.Pool // *[]candidate scratch buffers for Nearest
+	// observers are called under the write lock with what each Apply or Load
+	// touched (see OnApply).
+	observers []func([]Dirty)
+}
+
+// World is the bound a Load reports as dirty for every layer: all of it.
+var World = orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}
+
+// OnApply registers fn to be told the areas every Apply touches (and, for a Load,
+// World for every layer). fn runs while the index's write lock is held, so it has
+// done its work before any reader can see the change: a tile cache that drops the
+// touched tiles there can never serve a tile older than the data. fn must be quick
+// and must not call the Index. Register observers before the index is shared.
+func (ix *Index) OnApply(fn func([]Dirty)) {
+	ix.observers = append(ix.observers, fn)
+}
+
+func (ix *Index) notify(d []Dirty) {
+	for _, fn := range ix.observers {
+		fn(d)
+	}
 }
 
 // New returns an empty index for the registry's layers.
@@ -114,8 +136,13 @@ func (ix *Index) Load(ctx context.Context, src Source, progress func(LoadProgres
 		}
 		fresh[name] = li
 	}
+	all := make([]Dirty, 0, len(ix.order))
+	for _, name := range ix.order {
+		all = append(all, Dirty{Layer: name, Bound: World})
+	}
 	ix.mu.Lock()
 	ix.layers = fresh
+	ix.notify(all)
 	ix.mu.Unlock()
 	return nil
 }
@@ -179,6 +206,9 @@ func (ix *Index) Apply(ms ...Mutation) ([]Dirty, error) {
 			dirty = append(dirty, Dirty{li.def.Name, old.Bound})
 		}
 	}
+	if len(dirty) > 0 {
+		ix.notify(dirty)
+	}
 	return dirty, nil
 }
 
@@ -192,6 +222,48 @@ func (ix *Index) Get(layer string, id int64) (*Record, bool, error) {
 	defer ix.mu.RUnlock()
 	r, ok := ix.layers[layer].byID[id]
 	return r, ok, nil
+}
+
+// Visit calls fn for every record of layer whose bounds intersect b (lon/lat
+// degrees) and that passes f's attribute conditions (f.Layers is not read), in no
+// particular order, until fn returns false. It holds the read lock meanwhile: fn must
+// be quick and must not call the Index. An unknown layer is an error wrapping
+// layers.ErrUnknownLayer.
+func (ix *Index) Visit(layer string, b orb.Bound, f Filter, fn func(*Record) bool) error {
+	if _, err := ix.reg.Layer(layer); err != nil {
+		return err
+	}
+	attrs := f.hasAttrs()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ix.layers[layer].tree.Search(b.Min, b.Max, func(_, _ [2]float64, r *Record) bool {
+		if attrs && !f.matchAttrs(r) {
+			return true
+		}
+		return fn(r)
+	})
+	return nil
+}
+
+// Bounds returns the bounds of every feature of the named layers (nil: all layers);
+// ok is false when they hold no feature.
+func (ix *Index) Bounds(names []string) (b orb.Bound, ok bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for _, name := range ix.order {
+		li := ix.layers[name]
+		if names != nil && !slices.Contains(names, name) || li.tree.Len() == 0 {
+			continue
+		}
+		mn, mx := li.tree.Bounds()
+		lb := orb.Bound{Min: mn, Max: mx}
+		if !ok {
+			b, ok = lb, true
+		} else {
+			b = b.Union(lb)
+		}
+	}
+	return b, ok
 }
 
 // Count returns the number of features in a layer (0 for an unknown layer).

@@ -38,6 +38,10 @@ type Record struct {
 	// Name, Address and ExternalID feed the search box.
 	Name, Address, ExternalID string
 
+	// Props are all the feature's attribute values, in the layer's field order (the
+	// vector tiles read them).
+	Props layers.Packed
+
 	// jsonPrefix is the GeoJSON Feature without the closing "}}" of its properties,
 	// so a response can append "distance_m" without re-encoding anything.
 	jsonPrefix []byte
@@ -90,8 +94,23 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 		return v
 	}
 	r.Category, r.Kind, r.Status, r.Subdistrict = code("category"), code("kind"), code("hazard_status"), code("subdistrict")
-	r.Name, r.Address, r.ExternalID = str("name"), str("address"), str("external_id")
-
+	packed, err := l.Pack(f.Props)
+	if err != nil {
+		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
+	}
+	r.Props = packed
+	// The search texts are slices of Props: no second copy of them.
+	packed.Each(func(i int, v layers.PackedValue) bool {
+		switch l.Fields[i].Name {
+		case "name":
+			r.Name = v.Text
+		case "address":
+			r.Address = v.Text
+		case "external_id":
+			r.ExternalID = v.Text
+		}
+		return true
+	})
 	prefix, err := encodePrefix(l, f, g)
 	if err != nil {
 		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
@@ -173,7 +192,7 @@ func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
 // geometry), for the scale figures in docs/benchmarks.md.
 func (r *Record) Size() int {
 	n := 200 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
-		len(r.Name) + len(r.Address) + len(r.ExternalID) + cap(r.jsonPrefix)
+		len(r.Props) + cap(r.jsonPrefix)
 	switch g := r.Geometry.(type) {
 	case orb.Point:
 	case orb.LineString:

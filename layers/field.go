@@ -52,6 +52,9 @@ type Field struct {
 	Default any `json:"default,omitempty"`
 	// Unique fields are unique within the layer (external_id).
 	Unique bool `json:"unique,omitempty"`
+	// Summary fields are carried in vector tiles at every zoom; the others only from
+	// the detail zoom on (see package tiles). What a wall map draws and filters by.
+	Summary bool `json:"summary,omitempty"`
 }
 
 // DefaultMaxLen is the text length limit, in characters, of a field without MaxLen.

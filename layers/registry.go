@@ -99,6 +99,11 @@ const (
 	Resources         = "resources"
 )
 
+// summaryFields are the fields every vector tile carries, at every zoom: what the
+// wall map colors, labels and filters by (Field.Summary).
+var summaryFields = []string{"name", "category", "kind", "risk_grade", "warning_level",
+	"hazard_status", "current_depth_cm", "trend", "open"}
+
 // New builds the registry.
 func New() *Registry {
 	r := &Registry{
@@ -183,6 +188,11 @@ func New() *Registry {
 			{Code: "water_depth_cm", LabelZH: "积水深度", LabelEN: "Water depth", Unit: "cm", Min: 0, Max: 1000, Layers: []string{WaterloggingSpots}},
 			{Code: "water_level_m", LabelZH: "水位", LabelEN: "Water level", Unit: "m", Min: -20, Max: 300, Layers: []string{WaterloggingSpots}},
 		},
+	}
+	for _, l := range r.layers {
+		for i := range l.Fields {
+			l.Fields[i].Summary = slices.Contains(summaryFields, l.Fields[i].Name)
+		}
 	}
 	r.byName = make(map[string]*Layer, len(r.layers))
 	r.fieldCodes = map[string][]string{}

@@ -6,11 +6,22 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 )
 
 // envOr returns the environment variable's value, or def when it is unset or empty.
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// envInt returns the environment variable as an integer, or def when it is unset,
+// empty or not a number (the flag's own parsing then reports nothing: the default
+// stands, as for an unset variable).
+func envInt(name string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
 		return v
 	}
 	return def

@@ -68,7 +68,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = serve(context.Background(), url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	err = serve(context.Background(), url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15})
 	if err == nil || !strings.Contains(err.Error(), "riskmap migrate") {
 		t.Fatalf("serve on an empty database: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15}) }()
 
 	var resp *http.Response
 	for i := 0; ; i++ {

@@ -14,14 +14,23 @@ import (
 	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/store/postgis"
+	"riskmap/tiles"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search and features.\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
+	fs := newFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search, features,\nvector tiles (/tiles/...), TileJSON and the MapLibre style (/styles/riskmap.json).\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
 	dbURL := databaseFlag(fs)
 	addr := fs.String("addr", envOr("RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
+	var opt serveOptions
+	fs.Int64Var(&opt.tileCacheMB, "tile-cache-mb", envInt("RISKMAP_TILE_CACHE_MB", 256), "bytes of encoded tiles kept in memory, in MB (env RISKMAP_TILE_CACHE_MB)")
+	fs.IntVar(&opt.clusterBelow, "cluster-below", int(envInt("RISKMAP_CLUSTER_BELOW", 15)), "cluster risk points in tiles below this zoom (env RISKMAP_CLUSTER_BELOW)")
+	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
+	}
+	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 {
+		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb must be ≥ 0 and --cluster-below in 0..%d\n", tiles.MaxZoom+1)
+		return 2
 	}
 	if !requireDatabase(*dbURL, stderr, "serve") {
 		return 1
@@ -32,15 +41,22 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := serve(ctx, *dbURL, ln, log); err != nil {
+	if err := serve(ctx, *dbURL, ln, log, opt); err != nil {
 		log.Error("riskmap serve stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
+// serveOptions are the serve command's tuning flags.
+type serveOptions struct {
+	tileCacheMB  int64
+	clusterBelow int
+	publicURL    string
+}
+
 // serve runs the server on ln until ctx ends, then shuts down gracefully.
-func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger) error {
+func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger, opt serveOptions) error {
 	reg := layers.New()
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -53,6 +69,17 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger)
 		return err
 	}
 	ix := index.New(reg)
+	// Tiles: the cache is told of every change by the index, under its write lock.
+	clusterBelow := opt.clusterBelow
+	if clusterBelow == 0 {
+		clusterBelow = -1 // 0 means "never cluster" here; Options reads 0 as the default
+	}
+	rd, err := tiles.NewRenderer(reg, ix, tiles.Options{ClusterBelow: clusterBelow})
+	if err != nil {
+		return err
+	}
+	cache := tiles.NewCache(opt.tileCacheMB << 20)
+	ix.OnApply(cache.Invalidate)
 	start := time.Now()
 	err = ix.Load(ctx, s, func(p index.LoadProgress) {
 		if p.Done {
@@ -65,8 +92,13 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger)
 		return err
 	}
 	log.Info("index: loaded", "took", time.Since(start).Round(time.Millisecond))
+	handler, err := httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
+		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

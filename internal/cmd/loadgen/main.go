@@ -215,11 +215,15 @@ func benchmark(ctx context.Context, cfg config, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	handler, err := httpapi.New(httpapi.Config{
+		Registry: reg, Store: s, Index: ix,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Config{
-			Registry: reg, Store: s, Index: ix,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		}),
+		Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,0 +1,201 @@
+package tiles
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
+	"github.com/paulmach/orb/simplify"
+
+	"riskmap/tiles/mvt"
+)
+
+// simplifyTolerance is the Douglas–Peucker tolerance, in tile units: at every zoom a
+// vertex that moves a line by less than this is dropped (a tile unit is 1/4096 of the
+// tile, so the drawing does not change).
+const simplifyTolerance = 1.0
+
+// shaper turns a feature's geometry into tile geometry for one tile: projected,
+// clipped to the tile grown by buffer units, simplified and rounded to integer tile
+// units, with nothing degenerate left. The record's geometry is never modified: it
+// is projected into the shaper's own slices first. A shaper is reused for every
+// feature of a tile (its scratch slices keep their capacity).
+type shaper struct {
+	pr   projection
+	clip orb.Bound // tile units
+	dp   *simplify.DouglasPeuckerSimplifier
+
+	pts   [][2]int32
+	arena [][2]int32 // backing store of the rings and lines below
+	lines [][][2]int32
+	rings [][][2]int32
+	polys [][][][2]int32
+}
+
+func newShaper(pr projection, buffer float64) *shaper {
+	return &shaper{
+		pr:   pr,
+		clip: orb.Bound{Min: orb.Point{-buffer, -buffer}, Max: orb.Point{Extent + buffer, Extent + buffer}},
+		dp:   simplify.DouglasPeucker(simplifyTolerance),
+	}
+}
+
+// inside reports whether a tile-unit position lies in the tile grown by the buffer.
+func (s *shaper) inside(x, y float64) bool {
+	return x >= s.clip.Min[0] && x <= s.clip.Max[0] && y >= s.clip.Min[1] && y <= s.clip.Max[1]
+}
+
+func round(v float64) int32 { return int32(math.Round(v)) }
+
+// write writes g as the current feature's geometry and reports whether anything was
+// written. A line or polygon that leaves nothing drawable in the tile (smaller than
+// a tile unit at this zoom, or collapsed by simplification) is written as a point at
+// the center of its bounds when that center lies in the tile: at no zoom does a
+// feature vanish.
+func (s *shaper) write(l *mvt.Layer, g orb.Geometry) bool {
+	switch g := g.(type) {
+	case orb.Point:
+		x, y := s.pr.project(g)
+		if !s.inside(x, y) {
+			return false
+		}
+		l.Point(round(x), round(y))
+		return true
+	case orb.MultiPoint:
+		s.pts = s.pts[:0]
+		for _, p := range g {
+			if x, y := s.pr.project(p); s.inside(x, y) {
+				s.pts = append(s.pts, [2]int32{round(x), round(y)})
+			}
+		}
+		if len(s.pts) == 0 {
+			return false
+		}
+		l.MultiPoint(s.pts)
+		return true
+	case orb.LineString:
+		return s.writeLines(l, orb.MultiLineString{g}) || s.writeCenter(l, g.Bound())
+	case orb.MultiLineString:
+		return s.writeLines(l, g) || s.writeCenter(l, g.Bound())
+	case orb.Polygon:
+		return s.writePolygons(l, orb.MultiPolygon{g}) || s.writeCenter(l, g.Bound())
+	case orb.MultiPolygon:
+		return s.writePolygons(l, g) || s.writeCenter(l, g.Bound())
+	}
+	return false
+}
+
+// writeCenter writes a point at the center of b (lon/lat) when it is in the tile.
+func (s *shaper) writeCenter(l *mvt.Layer, b orb.Bound) bool {
+	x, y := s.pr.project(b.Center())
+	if !s.inside(x, y) {
+		return false
+	}
+	l.Point(round(x), round(y))
+	return true
+}
+
+// projectLine returns a new line of ls's vertices in tile units.
+func (s *shaper) projectLine(ls []orb.Point) orb.LineString {
+	out := make(orb.LineString, len(ls))
+	for i, p := range ls {
+		out[i][0], out[i][1] = s.pr.project(p)
+	}
+	return out
+}
+
+// quantize appends ls rounded to tile units, without consecutive duplicates, to the
+// arena and returns that part of it.
+func (s *shaper) quantize(ls []orb.Point) [][2]int32 {
+	start := len(s.arena)
+	for _, p := range ls {
+		q := [2]int32{round(p[0]), round(p[1])}
+		if n := len(s.arena); n > start && s.arena[n-1] == q {
+			continue
+		}
+		s.arena = append(s.arena, q)
+	}
+	return s.arena[start:len(s.arena):len(s.arena)]
+}
+
+func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString) bool {
+	s.arena, s.lines = s.arena[:0], s.lines[:0]
+	for _, ls := range mls {
+		if !s.meets(ls.Bound()) {
+			continue
+		}
+		for _, part := range clip.LineString(s.clip, s.projectLine(ls)) {
+			part = s.dp.LineString(part)
+			if q := s.quantize(part); len(q) >= 2 {
+				s.lines = append(s.lines, q)
+			}
+		}
+	}
+	if len(s.lines) == 0 {
+		return false
+	}
+	l.LineStrings(s.lines)
+	return true
+}
+
+func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon) bool {
+	s.arena, s.polys = s.arena[:0], s.polys[:0]
+	for _, poly := range mp {
+		if len(poly) == 0 || !s.meets(poly[0].Bound()) {
+			continue
+		}
+		proj := make(orb.Polygon, len(poly))
+		for i, r := range poly {
+			proj[i] = orb.Ring(s.projectLine(r))
+		}
+		proj = clip.Polygon(s.clip, proj)
+		if len(proj) == 0 {
+			continue
+		}
+		s.rings = s.rings[:0]
+		for i, r := range proj {
+			q := s.quantize(s.dp.Ring(r))
+			if len(q) > 1 && q[len(q)-1] == q[0] {
+				q = q[:len(q)-1]
+			}
+			a := mvt.SignedArea2(q)
+			if len(q) < 3 || a == 0 {
+				if i == 0 {
+					break // no exterior: the holes go with it
+				}
+				continue
+			}
+			// MVT: exterior rings have positive area in tile units (y down),
+			// holes negative. Projection flips the y axis, so orient explicitly.
+			if (i == 0) != (a > 0) {
+				reverse(q)
+			}
+			s.rings = append(s.rings, q)
+		}
+		if len(s.rings) > 0 {
+			s.polys = append(s.polys, append([][][2]int32(nil), s.rings...))
+		}
+	}
+	if len(s.polys) == 0 {
+		return false
+	}
+	l.Polygons(s.polys)
+	return true
+}
+
+// meets reports whether a lon/lat bound, projected, meets the clip box (a cheap
+// test before projecting every vertex).
+func (s *shaper) meets(b orb.Bound) bool {
+	x0, y0 := s.pr.project(orb.Point{b.Min[0], b.Max[1]})
+	x1, y1 := s.pr.project(orb.Point{b.Max[0], b.Min[1]})
+	if s.pr.crs == GCJ02 {
+		return true // the offset moves edges; let the clipper decide
+	}
+	return x1 >= s.clip.Min[0] && x0 <= s.clip.Max[0] && y1 >= s.clip.Min[1] && y0 <= s.clip.Max[1]
+}
+
+func reverse(r [][2]int32) {
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+}

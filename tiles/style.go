@@ -1,0 +1,84 @@
+package tiles
+
+import (
+	"riskmap/layers"
+)
+
+// Style returns a MapLibre GL style (version 8) drawing every layer of the tile set
+// described at tileJSONURL (an absolute URL): risk points and slopes colored by risk
+// grade, slope outlines and waterlogging spots by warning level (the registry's
+// colors; the two scales stay apart), risk-point clusters as circles sized by their
+// count and colored by their highest grade, roads and resources in fixed colors. It
+// has no basemap and no text, so it needs no glyphs or sprites: the wall map lays it
+// over a basemap of its choice.
+func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
+	grade := matchColor("risk_grade", reg.RiskGrades(), "#888888")
+	warning := matchColor("warning_level", reg.WarningLevels(), "#888888")
+	isCluster := []any{"==", []any{"get", KeyCluster}, true}
+	notCluster := []any{"!=", []any{"get", KeyCluster}, true}
+	geom := func(t string) []any { return []any{"==", []any{"geometry-type"}, t} }
+	layer := func(id, typ, source string, filter []any, paint map[string]any) map[string]any {
+		l := map[string]any{"id": id, "type": typ, "source": "riskmap", "source-layer": source, "paint": paint}
+		if filter != nil {
+			l["filter"] = filter
+		}
+		return l
+	}
+	resourceColor := []any{"match", []any{"get", "kind"},
+		"shelter", "#1a9850", "rescue_team", "#d73027", "material_depot", "#7b3294", "medical", "#0571b0", "#333333"}
+	return map[string]any{
+		"version": 8,
+		"name":    "riskmap",
+		"sources": map[string]any{
+			"riskmap": map[string]any{"type": "vector", "url": tileJSONURL},
+		},
+		"layers": []any{
+			layer("slopes-fill", "fill", layers.Slopes, geom("Polygon"), map[string]any{
+				"fill-color": grade, "fill-opacity": 0.35,
+			}),
+			layer("slopes-outline", "line", layers.Slopes, geom("Polygon"), map[string]any{
+				"line-color": warning, "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.5, 16, 2.5},
+			}),
+			layer("slopes-point", "circle", layers.Slopes, geom("Point"), map[string]any{
+				"circle-color": grade, "circle-radius": 3, "circle-stroke-color": warning, "circle-stroke-width": 1,
+			}),
+			layer("rectified-roads", "line", layers.RectifiedRoads, nil, map[string]any{
+				"line-color": "#1b7837", "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 1, 16, 4},
+				"line-opacity": 0.8,
+			}),
+			layer("risk-clusters", "circle", layers.RiskPoints, isCluster, map[string]any{
+				"circle-color": grade, "circle-opacity": 0.75,
+				"circle-radius": []any{"interpolate", []any{"linear"}, []any{"get", KeyCount},
+					2, 6, 10, 9, 100, 15, 1000, 24},
+				"circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
+			}),
+			layer("risk-points", "circle", layers.RiskPoints, notCluster, map[string]any{
+				"circle-color": grade,
+				"circle-radius": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 2, 16, 5, 20, 8},
+				"circle-stroke-color": []any{"match", []any{"get", "hazard_status"}, "open", "#222222", "#ffffff"},
+				"circle-stroke-width": 1,
+			}),
+			layer("waterlogging-spots", "circle", layers.WaterloggingSpots, nil, map[string]any{
+				"circle-color": warning,
+				"circle-radius": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 4, 16, 9},
+				"circle-stroke-color": "#08306b", "circle-stroke-width": 1.5,
+			}),
+			layer("resources", "circle", layers.Resources, nil, map[string]any{
+				"circle-color": resourceColor,
+				"circle-radius": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 3, 16, 7},
+				"circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
+			}),
+		},
+	}
+}
+
+// matchColor is a MapLibre match expression giving each code of e its color.
+func matchColor(field string, e layers.Enum, fallback string) []any {
+	m := []any{"match", []any{"get", field}}
+	for _, c := range e.Choices {
+		if c.Color != "" {
+			m = append(m, c.Code, c.Color)
+		}
+	}
+	return append(m, fallback)
+}
