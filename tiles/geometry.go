@@ -48,10 +48,12 @@ func (s *shaper) inside(x, y float64) bool {
 func round(v float64) int32 { return int32(math.Round(v)) }
 
 // write writes g as the current feature's geometry and reports whether anything was
-// written. A line or polygon that leaves nothing drawable in the tile (smaller than
-// a tile unit at this zoom, or collapsed by simplification) is written as a point at
-// the center of its bounds when that center lies in the tile: at no zoom does a
-// feature vanish.
+// written. A line or polygon that enters the tile but leaves nothing drawable in it
+// (smaller than a tile unit at this zoom, or collapsed by simplification) is written
+// as a point at the center of its bounds when that center lies in the tile: at no
+// zoom does a feature vanish. (The arena is empty after writeLines or writePolygons
+// exactly when no part of the feature was clipped into the tile: then the center of
+// its bounds, which may lie in a tile it never enters, is not drawn.)
 func (s *shaper) write(l *mvt.Layer, g orb.Geometry) bool {
 	switch g := g.(type) {
 	case orb.Point:
@@ -74,13 +76,13 @@ func (s *shaper) write(l *mvt.Layer, g orb.Geometry) bool {
 		l.MultiPoint(s.pts)
 		return true
 	case orb.LineString:
-		return s.writeLines(l, orb.MultiLineString{g}) || s.writeCenter(l, g.Bound())
+		return s.writeLines(l, orb.MultiLineString{g}) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
 	case orb.MultiLineString:
-		return s.writeLines(l, g) || s.writeCenter(l, g.Bound())
+		return s.writeLines(l, g) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
 	case orb.Polygon:
-		return s.writePolygons(l, orb.MultiPolygon{g}) || s.writeCenter(l, g.Bound())
+		return s.writePolygons(l, orb.MultiPolygon{g}) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
 	case orb.MultiPolygon:
-		return s.writePolygons(l, g) || s.writeCenter(l, g.Bound())
+		return s.writePolygons(l, g) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
 	}
 	return false
 }

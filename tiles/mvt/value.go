@@ -82,7 +82,7 @@ func (l *Layer) AddValue(v Value) uint32 {
 // the first time it is seen since the last Reset. Values are equal when their
 // Kind and the field it selects are equal (doubles by bit pattern). Values
 // added with AddValue are not looked up: Value adds its own copy. The
-// de-duplication map is kept across Reset, so this allocates nothing in
+// de-duplication maps are kept across Reset, so this allocates nothing in
 // steady state. It panics on an unknown Kind.
 func (l *Layer) Value(v Value) uint32 {
 	switch v.Kind {

@@ -1,0 +1,129 @@
+package tiles_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/mvt"
+
+	"riskmap/index"
+	"riskmap/layers"
+	"riskmap/tiles"
+)
+
+// BenchmarkRenderZ14 renders the densest z14 tile of the risk points (clustering off,
+// every point with its Summary properties: 2,000–3,000 points) in process, and has
+// PostGIS make the same tile through pgx (JIT off):
+//
+//	SELECT ST_AsMVT(q, 'risk_points', 4096, 'geom', 'mvt_id') FROM (
+//	    SELECT id AS mvt_id, id, <summary fields>, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(z, x, y), 4096, 64, true) AS geom
+//	    FROM risk_points WHERE ST_Transform(geom, 3857) && ST_TileEnvelope(z, x, y, margin => 64.0/4096)) q
+//
+// (a GiST index on ST_Transform(geom, 3857)): the cost of encoding points, one tile
+// at a time, on both sides. It needs RISKMAP_TEST_DATABASE_URL (skipped without):
+//
+//	RISKMAP_TEST_DATABASE_URL=postgres://… go test -run '^$' -bench RenderZ14 -benchtime 3s ./tiles
+func BenchmarkRenderZ14(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	env := newPGDemo(b, ctx, 1)
+	r, err := tiles.NewRenderer(env.reg, env.ix, tiles.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := env.reg.Layer(layers.RiskPoints)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	// The densest z14 tile of the district.
+	var req tiles.Request
+	best := -1
+	for _, mt := range pgDistrictTiles(b, 14) {
+		q := tiles.Request{Coord: tiles.Coord{Z: 14, X: mt.X, Y: mt.Y}, Filter: index.Filter{MinCapacity: -1}, NoCluster: true}
+		raw, _, err := r.Render(nil, l.Name, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := pgFeatureCount(b, raw); n > best {
+			best, req = n, q
+		}
+	}
+	ours, _, err := r.Render(nil, l.Name, req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sql := pgTileWithPropsSQL(l, int(req.Z))
+	var theirs []byte
+	if err := env.pool.QueryRow(ctx, sql, int32(req.Z), int32(req.X), int32(req.Y), l.Name).Scan(&theirs); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("tile %v: %d risk points; ours %d bytes, PostGIS %d bytes (%d features); setup %s",
+		req.Coord, best, len(ours), len(theirs), pgFeatureCount(b, theirs), env.setup)
+
+	b.Run("riskmap", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 2*len(ours))
+		for b.Loop() {
+			out, _, err := r.Render(buf[:0], l.Name, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = out
+		}
+		b.ReportMetric(float64(best), "features/op")
+		b.ReportMetric(float64(len(ours)), "tile-bytes/op")
+	})
+	b.Run("postgis", func(b *testing.B) {
+		b.ReportAllocs()
+		conn, err := env.pool.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Release()
+		var raw []byte
+		for b.Loop() {
+			if err := conn.QueryRow(ctx, sql, int32(req.Z), int32(req.X), int32(req.Y), l.Name).Scan(&raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(best), "features/op")
+		b.ReportMetric(float64(len(raw)), "tile-bytes/op")
+	})
+}
+
+// pgTileWithPropsSQL is PostGIS's tile of one layer with the properties our tiles
+// carry at zoom z: "id" and the Summary fields below the detail zoom (16), every
+// field from it on. $1, $2, $3 are z, x, y and $4 the layer name.
+func pgTileWithPropsSQL(l *layers.Layer, z int) string {
+	cols := []string{"id AS mvt_id", "id"}
+	for _, f := range l.Fields {
+		if f.Summary || z >= 16 {
+			cols = append(cols, pgx.Identifier{f.Name}.Sanitize())
+		}
+	}
+	return "SELECT ST_AsMVT(q, $4::text, 4096, 'geom', 'mvt_id') FROM (SELECT " + strings.Join(cols, ", ") +
+		", ST_AsMVTGeom(ST_Transform(geom, 3857), " + pgTileEnvelope + ", 4096, 64, true) AS geom FROM " +
+		pgx.Identifier{l.Name}.Sanitize() +
+		" WHERE ST_Transform(geom, 3857) && ST_TileEnvelope($1::int4, $2::int4, $3::int4, margin => 64.0/4096)) q"
+}
+
+// pgFeatureCount is the number of features in a tile (orb's decoder).
+func pgFeatureCount(tb testing.TB, raw []byte) int {
+	tb.Helper()
+	if len(raw) == 0 {
+		return 0
+	}
+	ls, err := mvt.Unmarshal(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, l := range ls {
+		n += len(l.Features)
+	}
+	return n
+}
