@@ -96,7 +96,9 @@ func TestMigrateSeedServe(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15}) }()
+	go func() {
+		done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15})
+	}()
 
 	var resp *http.Response
 	for i := 0; ; i++ {
