@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/postgis.sh
+# Chromium and e2e/node_modules for the real-browser test (e2e/), which skips without
+# RISKMAP_CHROMIUM; under make test it must run.
+chromium=$(./scripts/browser.sh)
+export RISKMAP_CHROMIUM="$chromium"
 
 ADMIN_URL=${RISKMAP_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DB="riskmap_test_$(date +%s)_$$"

@@ -8,7 +8,8 @@ import (
 // described at tileJSONURL (an absolute URL): risk points and slopes colored by risk
 // grade, slope outlines and waterlogging spots by warning level (the registry's
 // colors; the two scales stay apart), risk-point clusters as circles sized by their
-// count and colored by their highest grade, roads and resources in fixed colors. It
+// count and colored by their highest grade, roads and resources in fixed colors that
+// are none of the grade or warning colors. Waterlogging spots may be points or areas. It
 // has no basemap and no text, so it needs no glyphs or sprites: the wall map lays it
 // over a basemap of its choice.
 func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
@@ -25,7 +26,7 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 		return l
 	}
 	resourceColor := []any{"match", []any{"get", "kind"},
-		"shelter", "#1a9850", "rescue_team", "#d73027", "material_depot", "#7b3294", "medical", "#0571b0", "#333333"}
+		"shelter", "#1a9850", "rescue_team", "#6a3d9a", "material_depot", "#8c510a", "medical", "#01665e", "#333333"}
 	return map[string]any{
 		"version": 8,
 		"name":    "riskmap",
@@ -58,7 +59,10 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 				"circle-stroke-color": []any{"match", []any{"get", "hazard_status"}, "open", "#222222", "#ffffff"},
 				"circle-stroke-width": 1,
 			}),
-			layer("waterlogging-spots", "circle", layers.WaterloggingSpots, nil, map[string]any{
+			layer("waterlogging-areas", "fill", layers.WaterloggingSpots, geom("Polygon"), map[string]any{
+				"fill-color": warning, "fill-opacity": 0.45, "fill-outline-color": "#08306b",
+			}),
+			layer("waterlogging-spots", "circle", layers.WaterloggingSpots, geom("Point"), map[string]any{
 				"circle-color":        warning,
 				"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 4, 16, 9},
 				"circle-stroke-color": "#08306b", "circle-stroke-width": 1.5,

@@ -50,11 +50,12 @@ func NewTileJSON(reg *layers.Registry, opt Options, names []string, tileURL stri
 	}
 	tj.Bounds = [4]float64{bounds.Min[0], bounds.Min[1], bounds.Max[0], bounds.Max[1]}
 	c := bounds.Center()
-	// The zoom at which the bounds fill about 1,024 pixels.
+	// The zoom at which the bounds fill about 1,024 pixels of 512-pixel tiles (as
+	// MapLibre draws vector tiles).
 	span := math.Max(bounds.Max[0]-bounds.Min[0], (bounds.Max[1]-bounds.Min[1])/math.Cos(c[1]*math.Pi/180))
 	z := 0.0
 	if span > 0 {
-		z = math.Max(0, math.Min(16, math.Floor(math.Log2(360*1024/256/span))))
+		z = math.Max(0, math.Min(16, math.Floor(math.Log2(360*1024/512/span))))
 	}
 	tj.Center = [3]float64{c[0], c[1], z}
 	for _, l := range reg.Layers() {
