@@ -21,6 +21,13 @@ import (
 // read only the index).
 func proximityHandler(t *testing.T) http.Handler {
 	t.Helper()
+	h, _ := proximityHandlerIndex(t)
+	return h
+}
+
+// proximityHandlerIndex is proximityHandler, also returning its index.
+func proximityHandlerIndex(t *testing.T) (http.Handler, *index.Index) {
+	t.Helper()
 	reg := layers.New()
 	ix := index.New(reg)
 	var ms []index.Mutation
@@ -45,7 +52,7 @@ func proximityHandler(t *testing.T) http.Handler {
 	if _, err := ix.Apply(ms...); err != nil {
 		t.Fatal(err)
 	}
-	return mustNew(t, Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return mustNew(t, Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), ix
 }
 
 func do(t *testing.T, h http.Handler, method, target, body string) (int, map[string]any) {
