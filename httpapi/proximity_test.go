@@ -19,14 +19,14 @@ import (
 
 // proximityHandler serves an index of a few known features (no database: the routes
 // read only the index).
-func proximityHandler(t *testing.T) http.Handler {
+func proximityHandler(t testing.TB) http.Handler {
 	t.Helper()
 	h, _ := proximityHandlerIndex(t)
 	return h
 }
 
 // proximityHandlerIndex is proximityHandler, also returning its index.
-func proximityHandlerIndex(t *testing.T) (http.Handler, *index.Index) {
+func proximityHandlerIndex(t testing.TB) (http.Handler, *index.Index) {
 	t.Helper()
 	reg := layers.New()
 	ix := index.New(reg)
