@@ -377,3 +377,61 @@ func TestInPolygonHoles(t *testing.T) {
 		})
 	}
 }
+
+// TestOnApplyVisitBounds: observers see every Apply's dirty bounds (old and new) and
+// World for every layer on Load, while the write lock is held (a reader started
+// from inside the observer would block; here the observer just records); Visit and
+// Bounds see the current content.
+func TestOnApplyVisitBounds(t *testing.T) {
+	ix := New(layers.New())
+	var got [][]Dirty
+	ix.OnApply(func(d []Dirty) { got = append(got, slices.Clone(d)) })
+	a, b := orb.Point{114.1, 22.5}, orb.Point{114.2, 22.6}
+	if _, err := ix.Apply(Mutation{Op: feature.Insert, Feature: riskPoint(1, a, "low")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Apply(Mutation{Op: feature.Update, Feature: riskPoint(1, b, "major")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Apply(Mutation{Op: feature.Delete, Feature: feature.Feature{Layer: layers.RiskPoints, ID: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]Dirty{
+		{{layers.RiskPoints, orb.Bound{Min: a, Max: a}}},
+		{{layers.RiskPoints, orb.Bound{Min: b, Max: b}}, {layers.RiskPoints, orb.Bound{Min: a, Max: a}}},
+	} // the delete of an absent id touches nothing and notifies nobody
+	if !slices.EqualFunc(got, want, func(x, y []Dirty) bool { return slices.Equal(x, y) }) {
+		t.Fatalf("observed %v, want %v", got, want)
+	}
+	if bd, ok := ix.Bounds(nil); !ok || bd != (orb.Bound{Min: b, Max: b}) {
+		t.Errorf("Bounds = %v %v", bd, ok)
+	}
+	if _, ok := ix.Bounds([]string{layers.Slopes}); ok {
+		t.Error("Bounds of an empty layer reported data")
+	}
+	var seen []int64
+	major := Filter{MinCapacity: -1, Grades: 1 << 3}
+	if err := ix.Visit(layers.RiskPoints, World, major, func(r *Record) bool { seen = append(seen, r.ID); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []int64{1}) {
+		t.Errorf("Visit saw %v", seen)
+	}
+	if err := ix.Visit(layers.RiskPoints, World, Filter{MinCapacity: -1, Grades: 1}, func(*Record) bool { t.Error("filter ignored"); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Visit("nope", World, major, func(*Record) bool { return true }); !errors.Is(err, layers.ErrUnknownLayer) {
+		t.Errorf("Visit of an unknown layer: %v", err)
+	}
+	got = nil
+	if err := ix.Load(context.Background(), emptySource{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0]) != len(layers.New().Layers()) || got[0][0].Bound != World {
+		t.Errorf("Load notified %v", got)
+	}
+}
+
+type emptySource struct{}
+
+func (emptySource) Stream(context.Context, string, func(feature.Feature) error) error { return nil }
