@@ -1,0 +1,153 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"riskmap/feature"
+	"riskmap/store"
+)
+
+// CurrentSnapshot returns the database's current snapshot: ChangesSince(it) will
+// return exactly the changes committed after this call.
+func (s *Store) CurrentSnapshot(ctx context.Context) (store.Snapshot, error) {
+	var snap string
+	if err := s.pool.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&snap); err != nil {
+		return "", fmt.Errorf("postgis: snapshot: %w", classify(err))
+	}
+	return store.Snapshot(snap), nil
+}
+
+// ChangesSince returns the changes committed after since (a snapshot from
+// CurrentSnapshot or an earlier batch's Next), in log order, with the changed
+// features' state, all read in one REPEATABLE READ transaction. A transaction that
+// committed a lower seq after a higher one was read is still returned: changes are
+// selected by transaction visibility, not by seq. When the log was pruned past since,
+// or more than limit changes committed since, it returns an error wrapping
+// store.ErrLogTruncated: reload instead.
+func (s *Store) ChangesSince(ctx context.Context, since store.Snapshot, limit int) (store.ChangeBatch, error) {
+	var b store.ChangeBatch
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var next string
+		var behind bool
+		err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text,
+			pg_snapshot_xmin($1::pg_snapshot) < (SELECT xid FROM changes_horizon)`, string(since)).Scan(&next, &behind)
+		if err != nil {
+			return fmt.Errorf("postgis: changes since %s: %w", since, classify(err))
+		}
+		if behind {
+			return fmt.Errorf("postgis: changes since %s: %w (pruned)", since, store.ErrLogTruncated)
+		}
+		b.Next = store.Snapshot(next)
+		rows, err := tx.Query(ctx, `SELECT seq, layer, feature_id, op, version, changed_at FROM changes
+			WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
+			ORDER BY seq LIMIT $2`, string(since), limit+1)
+		if err != nil {
+			return fmt.Errorf("postgis: changes since %s: %w", since, classify(err))
+		}
+		b.Changes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (feature.Change, error) {
+			var c feature.Change
+			var op string
+			err := r.Scan(&c.Seq, &c.Layer, &c.ID, &op, &c.Version, &c.Time)
+			c.Op = feature.Op(op)
+			return c, err
+		})
+		if err != nil {
+			return fmt.Errorf("postgis: changes since %s: %w", since, classify(err))
+		}
+		if len(b.Changes) > limit {
+			return fmt.Errorf("postgis: more than %d changes since %s: %w", limit, since, store.ErrLogTruncated)
+		}
+		b.Features, err = s.readChanged(ctx, tx, b.Changes)
+		return err
+	})
+	if err != nil {
+		return store.ChangeBatch{}, err
+	}
+	return b, nil
+}
+
+// readChanged reads the current state of every feature the changes name, a query per
+// layer, inside tx.
+func (s *Store) readChanged(ctx context.Context, tx pgx.Tx, cs []feature.Change) (map[store.FeatureKey]feature.Feature, error) {
+	ids := map[string][]int64{}
+	for _, c := range cs {
+		ids[c.Layer] = append(ids[c.Layer], c.ID)
+	}
+	out := make(map[store.FeatureKey]feature.Feature, len(cs))
+	for layer, list := range ids {
+		l, err := s.reg.Layer(layer)
+		if err != nil {
+			continue // a table the registry does not know (yet): nothing to follow
+		}
+		rows, err := tx.Query(ctx, "SELECT "+selectList(l)+" FROM "+ident(l.Name)+" WHERE id = ANY($1)", list)
+		if err != nil {
+			return nil, fmt.Errorf("postgis: read changed %s: %w", l.Name, classify(err))
+		}
+		sc := newRowScanner(l)
+		for rows.Next() {
+			if err := rows.Scan(sc.dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("postgis: read changed %s: %w", l.Name, err)
+			}
+			f, err := sc.feature()
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[store.FeatureKey{Layer: l.Name, ID: f.ID}] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("postgis: read changed %s: %w", l.Name, classify(err))
+		}
+	}
+	return out, nil
+}
+
+// Listen holds a dedicated connection listening to NotifyChannel and calls wake for
+// every notification (wake must not block). listening is called once the LISTEN is
+// in place. It returns when ctx ends (nil) or the connection fails (an error wrapping
+// store.ErrUnavailable). Notifications only wake a follower up; the log is the truth.
+func (s *Store) Listen(ctx context.Context, listening, wake func()) error {
+	cfg := s.pool.Config().ConnConfig.Copy()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("postgis: listen: %w", classify(err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(NotifyChannel)); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("postgis: listen: %w", classify(err))
+	}
+	listening()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("postgis: listen: %w: %w", store.ErrUnavailable, err)
+		}
+		wake()
+	}
+}
+
+// PruneChanges deletes change-log rows older than cutoff (keeping each feature's
+// latest) and returns how many went. Followers whose last snapshot predates the
+// pruned rows reload instead of catching up.
+func (s *Store) PruneChanges(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT riskmap_prune_changes($1)", cutoff).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgis: prune changes: %w", classify(err))
+	}
+	return n, nil
+}
+
