@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"riskmap/demo"
 	"riskmap/internal/pgtest"
 	"riskmap/layers"
+	"riskmap/migrations"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -74,8 +76,12 @@ func TestMigrateSeedServe(t *testing.T) {
 	}
 	ln.Close()
 
+	all, err := migrations.PostGIS()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
-		if code, out, errOut := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "schema at version 1") {
+		if code, out, errOut := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, fmt.Sprintf("schema at version %d\n", len(all))) {
 			t.Fatalf("migrate: %d %q %q", code, out, errOut)
 		}
 	}
