@@ -40,6 +40,7 @@ var (
 	errRouteNotFound    = errors.New("no such endpoint")
 	errMethodNotAllowed = errors.New("method not allowed on this endpoint")
 	errFeatureNotFound  = errors.New("no such feature")
+	errLoading          = errors.New("the index is still loading from the database; retry shortly")
 )
 
 // writeError maps err to an HTTP status and the error body. It is the one place where
@@ -76,7 +77,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		status, body.Code = http.StatusConflict, "conflict"
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, errLoading):
 		status, body.Code = http.StatusServiceUnavailable, "unavailable"
 	}
 	if status == http.StatusInternalServerError {

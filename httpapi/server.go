@@ -40,6 +40,17 @@ type Config struct {
 	// PublicURL is the absolute URL clients reach the server at (no trailing
 	// slash), for TileJSON and the style; empty means the request's scheme and Host.
 	PublicURL string
+	// Readiness reports whether the index is loaded and why it may be behind the
+	// database (the change feed). Nil means the index is always loaded and /readyz
+	// only pings the store.
+	Readiness Readiness
+}
+
+// Readiness is the state of the index against the database.
+type Readiness interface {
+	// Ready reports whether the index has been loaded, and the reasons it may be
+	// behind the database now (empty when following normally).
+	Ready() (loaded bool, degraded []string)
 }
 
 type server struct {
@@ -49,6 +60,7 @@ type server struct {
 	log     *slog.Logger
 	timeout time.Duration
 	tiles   *tiles.Service
+	ready   Readiness
 
 	publicURL string
 }
@@ -56,7 +68,7 @@ type server struct {
 // New returns the HTTP handler for all of riskmap's routes.
 func New(cfg Config) (http.Handler, error) {
 	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout,
-		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness}
 	if s.tiles == nil {
 		ts, err := defaultTileService(cfg.Registry, cfg.Index)
 		if err != nil {
@@ -96,6 +108,12 @@ func New(cfg Config) (http.Handler, error) {
 // through writeError, the one place errors are mapped to statuses.
 func (s *server) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.ready != nil {
+			if loaded, _ := s.ready.Ready(); !loaded {
+				s.writeError(w, r, errLoading)
+				return
+			}
+		}
 		if err := fn(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

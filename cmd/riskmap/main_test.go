@@ -106,16 +106,26 @@ func TestMigrateSeedServe(t *testing.T) {
 		done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15})
 	}()
 
-	var resp *http.Response
+	// /readyz says "loading" (503) until the index is loaded, then "ready".
 	for i := 0; ; i++ {
-		resp, err = http.Get("http://" + ln.Addr().String() + "/api/v1/layers")
+		r, err := http.Get("http://" + ln.Addr().String() + "/readyz")
 		if err == nil {
-			break
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				break
+			}
+			if r.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("/readyz: %d", r.StatusCode)
+			}
 		}
-		if i > 50 {
-			t.Fatal(err)
+		if i > 600 {
+			t.Fatalf("not ready after 60 s: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/layers")
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var body struct {

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"time"
 
+	"riskmap/feed"
 	"riskmap/httpapi"
 	"riskmap/index"
 	"riskmap/layers"
+	"riskmap/store"
 	"riskmap/store/postgis"
 	"riskmap/tiles"
 )
@@ -55,19 +57,17 @@ type serveOptions struct {
 	publicURL    string
 }
 
-// serve runs the server on ln until ctx ends, then shuts down gracefully.
+// serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
+// HTTP at once (/readyz says "loading" until the index is loaded); the database may be
+// down at start: the change feed retries until it answers. A schema of another
+// version, or data the index cannot load, stops the server with that error.
 func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger, opt serveOptions) error {
 	reg := layers.New()
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	s, err := postgis.Open(openCtx, dbURL, reg)
+	s, err := postgis.OpenLazy(ctx, dbURL, reg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.CheckSchema(openCtx); err != nil {
-		return err
-	}
 	ix := index.New(reg)
 	// Tiles: the cache is told of every change by the index, under its write lock.
 	clusterBelow := opt.clusterBelow
@@ -80,20 +80,9 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	}
 	cache := tiles.NewCache(opt.tileCacheMB << 20)
 	ix.OnApply(cache.Invalidate)
-	start := time.Now()
-	err = ix.Load(ctx, s, func(p index.LoadProgress) {
-		if p.Done {
-			log.Info("index: layer loaded", "layer", p.Layer, "features", p.Loaded, "took", p.Elapsed.Round(time.Millisecond))
-		} else {
-			log.Info("index: loading", "layer", p.Layer, "features", p.Loaded)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("index: loaded", "took", time.Since(start).Round(time.Millisecond))
+	follower := feed.New(s, ix, feed.Options{Logger: log})
 	handler, err := httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
-		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL})
+		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower})
 	if err != nil {
 		return err
 	}
@@ -105,12 +94,28 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	feedErr := make(chan error, 1)
+	go func() {
+		if err := waitForSchema(feedCtx, s, log); err != nil {
+			feedErr <- err
+			return
+		}
+		feedErr <- follower.Run(feedCtx)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("riskmap serving", "addr", ln.Addr().String(), "version", buildVersion())
+	var stopErr error
 	select {
 	case err := <-errc:
 		return err
+	case err := <-feedErr:
+		if err != nil && ctx.Err() == nil {
+			log.Error("change feed stopped", "err", err)
+			stopErr = err
+		}
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -122,5 +127,22 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return stopErr
+}
+
+// waitForSchema checks the database schema's version, retrying while the database
+// cannot be reached (logging each failure), until ctx ends.
+func waitForSchema(ctx context.Context, s *postgis.Store, log *slog.Logger) error {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := s.CheckSchema(ctx)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) {
+			return err
+		}
+		log.Warn("database unreachable; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }

@@ -56,6 +56,24 @@ func Open(ctx context.Context, url string, reg *layers.Registry) (*Store, error)
 	return s, nil
 }
 
+// OpenLazy is Open without the check that the database answers: connections are
+// made when first needed, so a server can start while the database is down.
+func OpenLazy(ctx context.Context, url string, reg *layers.Registry) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: parse database URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "riskmap"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: %w", err)
+	}
+	return &Store{pool: pool, reg: reg}, nil
+}
+
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
 
