@@ -150,4 +150,3 @@ func (s *Store) PruneChanges(ctx context.Context, cutoff time.Time) (int64, erro
 	}
 	return n, nil
 }
-
