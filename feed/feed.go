@@ -168,6 +168,7 @@ func (f *Follower) Load(ctx context.Context) error { return f.load(ctx) }
 // (schema mismatch, a failed load of bad data).
 func (f *Follower) Run(ctx context.Context) error {
 	backoff := f.opt.MinBackoff
+	f.setDegraded("change feed: connecting")
 	for ctx.Err() == nil {
 		var err error
 		if !f.Status().Loaded {

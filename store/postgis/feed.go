@@ -65,7 +65,7 @@ func (s *Store) ChangesSince(ctx context.Context, since store.Snapshot, limit in
 		return err
 	})
 	if err != nil {
-		return store.ChangeBatch{}, err
+		return store.ChangeBatch{}, classify(err) // a failed BEGIN or COMMIT is not wrapped yet
 	}
 	return b, nil
 }
