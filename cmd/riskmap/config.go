@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 )
 
 // envOr returns the environment variable's value, or def when it is unset or empty.
@@ -22,6 +23,15 @@ func envOr(name, def string) string {
 // stands, as for an unset variable).
 func envInt(name string, def int64) int64 {
 	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
+		return v
+	}
+	return def
+}
+
+// envDuration returns the environment variable as a duration ("168h"), or def when
+// it is unset, empty or malformed.
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def

@@ -26,12 +26,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var opt serveOptions
 	fs.Int64Var(&opt.tileCacheMB, "tile-cache-mb", envInt("RISKMAP_TILE_CACHE_MB", 256), "bytes of encoded tiles kept in memory, in MB (env RISKMAP_TILE_CACHE_MB)")
 	fs.IntVar(&opt.clusterBelow, "cluster-below", int(envInt("RISKMAP_CLUSTER_BELOW", 15)), "cluster risk points in tiles below this zoom (env RISKMAP_CLUSTER_BELOW)")
+	fs.DurationVar(&opt.changeRetention, "change-retention", envDuration("RISKMAP_CHANGE_RETENTION", 7*24*time.Hour), "how long the change log keeps rows (a process offline longer reloads everything); 0 keeps them forever (env RISKMAP_CHANGE_RETENTION)")
 	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 {
-		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb must be ≥ 0 and --cluster-below in 0..%d\n", tiles.MaxZoom+1)
+	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 {
+		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0 and --cluster-below in 0..%d\n", tiles.MaxZoom+1)
 		return 2
 	}
 	if !requireDatabase(*dbURL, stderr, "serve") {
@@ -52,9 +53,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // serveOptions are the serve command's tuning flags.
 type serveOptions struct {
-	tileCacheMB  int64
-	clusterBelow int
-	publicURL    string
+	tileCacheMB     int64
+	clusterBelow    int
+	publicURL       string
+	changeRetention time.Duration
 }
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
@@ -104,6 +106,9 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		}
 		feedErr <- follower.Run(feedCtx)
 	}()
+	if opt.changeRetention > 0 {
+		go pruneChanges(feedCtx, s, opt.changeRetention, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("riskmap serving", "addr", ln.Addr().String(), "version", buildVersion())
@@ -143,6 +148,27 @@ func waitForSchema(ctx context.Context, s *postgis.Store, log *slog.Logger) erro
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
+		}
+	}
+}
+
+// pruneChanges deletes change-log rows older than retention every hour (and once at
+// start), until ctx ends. Several processes may prune the same database.
+func pruneChanges(ctx context.Context, s *postgis.Store, retention time.Duration, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := s.PruneChanges(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning the change log failed; retrying in an hour", "err", err)
+		case n > 0:
+			log.Info("change log pruned", "rows", n, "older_than", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
