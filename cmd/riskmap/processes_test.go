@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
+
+	"riskmap/internal/pgtest"
+)
+
+// proc is a `riskmap serve` child process.
+type proc struct {
+	base string
+	cmd  *exec.Cmd
+	log  *strings.Builder
+}
+
+// buildBinary builds this command into a temporary directory, once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "riskmap")
+	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe starts `riskmap serve` on dbURL and waits until /readyz says ready.
+func startServe(t *testing.T, bin, dbURL string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	p := &proc{base: "http://" + addr, log: &strings.Builder{}}
+	p.cmd = exec.Command(bin, "serve", "--addr", addr, "--database-url", dbURL)
+	p.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32")
+	var mu sync.Mutex
+	w := writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return p.log.Write(b) })
+	p.cmd.Stdout, p.cmd.Stderr = w, w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("log of %s:\n%s", p.base, p.log.String())
+			mu.Unlock()
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			var body struct{ Status string }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if body.Status == "ready" {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after 60 s (%v)", p.base, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// featureVersion is the version /api/v1/features gives, 0 when 404.
+func featureVersion(t *testing.T, base, layer string, id int64) int64 {
+	resp, err := http.Get(fmt.Sprintf("%s/api/v1/features/%s/%d", base, layer, id))
+	if err != nil {
+		t.Error(err)
+		return -1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return 0
+	}
+	var f struct {
+		Properties struct{ Version int64 } `json:"properties"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		t.Error(err)
+		return -1
+	}
+	return f.Properties.Version
+}
+
+// tileHas reports whether the z16 tile of p holds feature id in layer.
+func tileHas(t *testing.T, base, layer string, p orb.Point, id int64) bool {
+	tl := maptile.At(p, 16)
+	resp, err := http.Get(fmt.Sprintf("%s/tiles/%s/16/%d/%d.mvt", base, layer, tl.X, tl.Y))
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	ls, err := mvt.Unmarshal(raw)
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	for _, l := range ls {
+		for _, f := range l.Features {
+			if f.Properties["id"] == float64(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestTwoProcessesFollowSQL: two `riskmap serve` processes on one database; inserts,
+// updates and deletes made with plain SQL show in both processes' feature queries and
+// tiles. The delays are logged (the figures for docs/benchmarks.md come from
+// internal/cmd/feedlag).
+func TestTwoProcessesFollowSQL(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if code, out, errOut := runCLI(t, "migrate", "--database-url", url); code != 0 {
+		t.Fatalf("migrate: %s %s", out, errOut)
+	}
+	bin := buildBinary(t)
+	a, b := startServe(t, bin, url), startServe(t, bin, url)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	var delays []time.Duration
+	visible := func(what string, ok func(p *proc) bool) {
+		t.Helper()
+		start := time.Now()
+		for _, p := range []*proc{a, b} {
+			for !ok(p) {
+				if time.Since(start) > 10*time.Second {
+					t.Fatalf("%s: not visible in %s after 10 s", what, p.base)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		delays = append(delays, time.Since(start))
+	}
+	for i := range 10 {
+		pt := orb.Point{114.12 + 0.002*float64(i), 22.55}
+		var id int64
+		err := pool.QueryRow(ctx, `INSERT INTO risk_points (external_id, name, category, risk_grade, geom)
+			VALUES ($1, '测试风险点', 'fire', 'major', ST_SetSRID(ST_MakePoint($2, $3), 4326)) RETURNING id`,
+			fmt.Sprintf("P-%d", i), pt[0], pt[1]).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visible("insert", func(p *proc) bool {
+			return featureVersion(t, p.base, "risk_points", id) == 1 && tileHas(t, p.base, "risk_points", pt, id)
+		})
+		if _, err := pool.Exec(ctx, "UPDATE risk_points SET risk_grade = 'low' WHERE id = $1", id); err != nil {
+			t.Fatal(err)
+		}
+		visible("update", func(p *proc) bool { return featureVersion(t, p.base, "risk_points", id) == 2 })
+		if _, err := pool.Exec(ctx, "DELETE FROM risk_points WHERE id = $1", id); err != nil {
+			t.Fatal(err)
+		}
+		visible("delete", func(p *proc) bool {
+			return featureVersion(t, p.base, "risk_points", id) == 0 && !tileHas(t, p.base, "risk_points", pt, id)
+		})
+	}
+	slices.Sort(delays)
+	t.Logf("SQL commit → visible in both processes (query and tile), %d changes: p50 %v, max %v",
+		len(delays), delays[len(delays)/2], delays[len(delays)-1])
+}
