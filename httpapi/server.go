@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"riskmap/events"
 	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/tiles"
@@ -44,6 +45,10 @@ type Config struct {
 	// database (the change feed). Nil means the index is always loaded and /readyz
 	// only pings the store.
 	Readiness Readiness
+	// Events is the hub behind the live stream GET /api/v1/events (Server-Sent
+	// Events); whoever owns it runs it (Hub.Run) and publishes to it. When nil the
+	// route answers 503 with a JSON error: live events are not enabled.
+	Events *events.Hub
 }
 
 // Readiness is the state of the index against the database.
@@ -61,6 +66,7 @@ type server struct {
 	timeout time.Duration
 	tiles   *tiles.Service
 	ready   Readiness
+	hub     *events.Hub // nil: no live events
 
 	publicURL string
 }
@@ -68,7 +74,7 @@ type server struct {
 // New returns the HTTP handler for all of riskmap's routes.
 func New(cfg Config) (http.Handler, error) {
 	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout,
-		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness}
+		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness, hub: cfg.Events}
 	if s.tiles == nil {
 		ts, err := defaultTileService(cfg.Registry, cfg.Index)
 		if err != nil {
@@ -94,6 +100,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/tiles/{layers}/{z}/{x}/{y}.mvt", s.handle(s.tile)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/tiles/{layers}.json", s.handle(s.tileJSON)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/styles/riskmap.json", s.handle(s.style)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/events", s.handle(s.eventStream)).Methods(http.MethodGet).Name(eventsRoute)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)
 	})
@@ -120,9 +127,14 @@ func (s *server) handle(fn func(http.ResponseWriter, *http.Request) error) http.
 	})
 }
 
-// withTimeout gives each request a context that ends after the request timeout.
+// withTimeout gives each request a context that ends after the request timeout —
+// except the event stream, which lasts as long as its client.
 func (s *server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() == eventsRoute {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
