@@ -70,7 +70,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = serve(context.Background(), url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15})
+	err = serve(context.Background(), url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "riskmap migrate") {
 		t.Fatalf("serve on an empty database: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15})
+		done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
 	}()
 
 	// /readyz says "loading" (503) until the index is loaded, then "ready".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 
+	"riskmap/events"
 	"riskmap/internal/pgtest"
 )
 
@@ -149,9 +151,60 @@ func tileHas(t *testing.T, base, layer string, p orb.Point, id int64) bool {
 	return false
 }
 
+// stream follows a process's /api/v1/events and keeps the latest change seen of
+// each feature.
+type stream struct {
+	mu     sync.Mutex
+	latest map[int64]events.Change // by feature id
+	err    error
+}
+
+func openStream(t *testing.T, ctx context.Context, base, query string) *stream {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/events"+query, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	st := &stream{latest: map[int64]events.Change{}}
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var c events.Change
+			if err := json.Unmarshal([]byte(data), &c); err != nil || c.Layer == "" {
+				continue // not a change (a reload, say)
+			}
+			st.mu.Lock()
+			st.latest[c.ID] = c
+			st.mu.Unlock()
+		}
+		st.mu.Lock()
+		st.err = sc.Err()
+		st.mu.Unlock()
+	}()
+	return st
+}
+
+// has reports whether the stream carried feature id at version ≥ v (or its delete).
+func (st *stream) has(id, v int64, op string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c, ok := st.latest[id]
+	return ok && c.Version >= v && (op == "" || string(c.Op) == op)
+}
+
 // TestTwoProcessesFollowSQL: two `riskmap serve` processes on one database; inserts,
-// updates and deletes made with plain SQL show in both processes' feature queries and
-// tiles. The delays are logged (the figures for docs/benchmarks.md come from
+// updates and deletes made with plain SQL show in both processes' feature queries,
+// tiles and event streams (one filtered to the layer). The delays are logged (the figures for docs/benchmarks.md come from
 // internal/cmd/feedlag).
 func TestTwoProcessesFollowSQL(t *testing.T) {
 	url := pgtest.NewDatabase(t)
@@ -166,6 +219,10 @@ func TestTwoProcessesFollowSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+
+	sctx, stopStreams := context.WithCancel(ctx)
+	defer stopStreams()
+	streams := map[*proc]*stream{a: openStream(t, sctx, a.base, "?layers=risk_points"), b: openStream(t, sctx, b.base, "")}
 
 	var delays []time.Duration
 	visible := func(what string, ok func(p *proc) bool) {
@@ -191,20 +248,24 @@ func TestTwoProcessesFollowSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 		visible("insert", func(p *proc) bool {
-			return featureVersion(t, p.base, "risk_points", id) == 1 && tileHas(t, p.base, "risk_points", pt, id)
+			return featureVersion(t, p.base, "risk_points", id) == 1 && tileHas(t, p.base, "risk_points", pt, id) &&
+				streams[p].has(id, 1, "")
 		})
 		if _, err := pool.Exec(ctx, "UPDATE risk_points SET risk_grade = 'low' WHERE id = $1", id); err != nil {
 			t.Fatal(err)
 		}
-		visible("update", func(p *proc) bool { return featureVersion(t, p.base, "risk_points", id) == 2 })
+		visible("update", func(p *proc) bool {
+			return featureVersion(t, p.base, "risk_points", id) == 2 && streams[p].has(id, 2, "")
+		})
 		if _, err := pool.Exec(ctx, "DELETE FROM risk_points WHERE id = $1", id); err != nil {
 			t.Fatal(err)
 		}
 		visible("delete", func(p *proc) bool {
-			return featureVersion(t, p.base, "risk_points", id) == 0 && !tileHas(t, p.base, "risk_points", pt, id)
+			return featureVersion(t, p.base, "risk_points", id) == 0 && !tileHas(t, p.base, "risk_points", pt, id) &&
+				streams[p].has(id, 3, "delete")
 		})
 	}
 	slices.Sort(delays)
-	t.Logf("SQL commit → visible in both processes (query and tile), %d changes: p50 %v, max %v",
+	t.Logf("SQL commit → visible in both processes (query, tile and event stream), %d changes: p50 %v, max %v",
 		len(delays), delays[len(delays)/2], delays[len(delays)-1])
 }

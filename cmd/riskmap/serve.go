@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"riskmap/events"
 	"riskmap/feed"
 	"riskmap/httpapi"
 	"riskmap/index"
@@ -27,12 +28,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Int64Var(&opt.tileCacheMB, "tile-cache-mb", envInt("RISKMAP_TILE_CACHE_MB", 256), "bytes of encoded tiles kept in memory, in MB (env RISKMAP_TILE_CACHE_MB)")
 	fs.IntVar(&opt.clusterBelow, "cluster-below", int(envInt("RISKMAP_CLUSTER_BELOW", 15)), "cluster risk points in tiles below this zoom (env RISKMAP_CLUSTER_BELOW)")
 	fs.DurationVar(&opt.changeRetention, "change-retention", envDuration("RISKMAP_CHANGE_RETENTION", 7*24*time.Hour), "how long the change log keeps rows (a process offline longer reloads everything); 0 keeps them forever (env RISKMAP_CHANGE_RETENTION)")
+	fs.DurationVar(&opt.eventFlush, "event-flush", envDuration("RISKMAP_EVENT_FLUSH", 100*time.Millisecond), "how often the event stream writes to its clients, 1ms–250ms: changes of one object within it are coalesced (env RISKMAP_EVENT_FLUSH)")
 	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 {
-		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0 and --cluster-below in 0..%d\n", tiles.MaxZoom+1)
+	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 ||
+		opt.eventFlush < time.Millisecond || opt.eventFlush > 250*time.Millisecond {
+		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0, --cluster-below in 0..%d, --event-flush in 1ms..250ms\n", tiles.MaxZoom+1)
 		return 2
 	}
 	if !requireDatabase(*dbURL, stderr, "serve") {
@@ -57,6 +60,7 @@ type serveOptions struct {
 	clusterBelow    int
 	publicURL       string
 	changeRetention time.Duration
+	eventFlush      time.Duration
 }
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
@@ -82,9 +86,16 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	}
 	cache := tiles.NewCache(opt.tileCacheMB << 20)
 	ix.OnApply(cache.Invalidate)
-	follower := feed.New(s, ix, feed.Options{Logger: log})
+	// Live push: every change the feed applies goes to the event stream.
+	hub := events.NewHub(events.Options{Flush: opt.eventFlush})
+	var follower *feed.Follower
+	follower = feed.New(s, ix, feed.Options{
+		Logger:    log,
+		OnApplied: func(as []feed.Applied) { hub.Publish(changeEvents(reg, as, log)...) },
+		OnReload:  func() { hub.Reset(follower.Status().LastSeq) },
+	})
 	handler, err := httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
-		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower})
+		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub})
 	if err != nil {
 		return err
 	}
@@ -98,6 +109,9 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	}
 	feedCtx, stopFeed := context.WithCancel(ctx)
 	defer stopFeed()
+	hubDone := make(chan struct{})
+	go func() { hub.Run(feedCtx); close(hubDone) }()
+	defer func() { stopFeed(); <-hubDone }()
 	feedErr := make(chan error, 1)
 	go func() {
 		if err := waitForSchema(feedCtx, s, log); err != nil {
@@ -124,6 +138,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopFeed() // ends the event streams too (the hub stops), so Shutdown need not wait for them
 	shutCtx, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancelShut()
 	if err := srv.Shutdown(shutCtx); err != nil {
@@ -171,4 +186,23 @@ func pruneChanges(ctx context.Context, s *postgis.Store, retention time.Duration
 		case <-t.C:
 		}
 	}
+}
+
+// changeEvents turns the changes the feed applied into stream events. A change that
+// cannot be encoded is logged and left out of the stream (the index has it).
+func changeEvents(reg *layers.Registry, as []feed.Applied, log *slog.Logger) []events.Event {
+	out := make([]events.Event, 0, len(as))
+	for _, a := range as {
+		before := int8(-1)
+		if a.Old != nil {
+			before = a.Old.Warning
+		}
+		e, err := events.ChangeEvent(reg, a.Change, a.Feature, before)
+		if err != nil {
+			log.Error("event not published", "layer", a.Change.Layer, "id", a.Change.ID, "err", err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
