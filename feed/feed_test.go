@@ -1,8 +1,11 @@
 package feed_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -10,7 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
 
+	"riskmap/events"
 	"riskmap/feature"
 	"riskmap/feed"
 	"riskmap/index"
@@ -18,6 +23,7 @@ import (
 	"riskmap/layers"
 	"riskmap/store"
 	"riskmap/store/postgis"
+	"riskmap/tiles"
 )
 
 // env is a migrated database with a few resources, an index, and a follower whose
@@ -30,6 +36,7 @@ type env struct {
 
 	mu       sync.Mutex
 	applied  []feed.Applied
+	publish  func([]feed.Applied) // the event stream, when a test wires one
 	reloads  int
 	stop     context.CancelFunc
 	runDone  chan error
@@ -54,7 +61,14 @@ func newEnv(t *testing.T, url string) *env {
 	}
 	e.f = feed.New(s, e.ix, feed.Options{
 		Poll: 200 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
-		OnApplied: func(a []feed.Applied) { e.mu.Lock(); e.applied = append(e.applied, a...); e.mu.Unlock() },
+		OnApplied: func(a []feed.Applied) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.applied = append(e.applied, a...)
+			if e.publish != nil {
+				e.publish(a)
+			}
+		},
 		OnReload:  func() { e.mu.Lock(); e.reloads++; e.mu.Unlock() },
 	})
 	return e
@@ -223,7 +237,8 @@ func TestReconnectsAfterTerminatedBackend(t *testing.T) {
 // TestOutageRestartedPostgres: a private PostgreSQL is stopped and started twice
 // while a writer keeps inserting, updating and deleting (its writes fail while the
 // server is down). Meanwhile the index keeps answering and the follower reports
-// degraded; afterwards index and database agree, deletes included.
+// degraded; afterwards index, cached tiles and an event-stream client all agree with
+// the database, deletes included.
 func TestOutageRestartedPostgres(t *testing.T) {
 	inst := pgtest.StartInstance(t)
 	e := newEnv(t, inst.URL())
@@ -261,8 +276,38 @@ func TestOutageRestartedPostgres(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
+	// The stream: a client keeps id → version of the resources from the index's
+	// content when it subscribes, then from the events.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	client, clientDone := followStream(t, hubCtx, e)
+	// The tiles: a cache kept by the index, warm on the tiles around the resources.
+	rd, err := tiles.NewRenderer(e.reg, e.ix, tiles.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := tiles.NewCache(64 << 20)
+	e.ix.OnApply(cache.Invalidate)
+	svc := tiles.NewService(rd, cache)
+	var coords []tiles.Coord
+	for _, z := range []int{12, 14, 16} {
+		for _, lon := range []float64{114.12, 114.125, 114.13, 114.14} {
+			tl := maptile.At(orb.Point{lon, 22.55}, maptile.Zoom(z))
+			coords = append(coords, tiles.Coord{Z: uint32(z), X: tl.X, Y: tl.Y})
+		}
+	}
+	serveTiles := func() {
+		for _, c := range coords {
+			if _, err := svc.Tile(context.Background(), []string{layers.Resources}, tiles.Request{Coord: c, Filter: index.Filter{MinCapacity: -1}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	serveTiles()
+
 	for range 2 {
 		time.Sleep(300 * time.Millisecond)
+		serveTiles()
 		inst.Stop(t)
 		waitFor(t, 10*time.Second, "degraded while the database is down", func() bool { _, d := e.f.Ready(); return len(d) > 0 })
 		during := e.ix.Count(layers.Resources)
@@ -280,6 +325,33 @@ func TestOutageRestartedPostgres(t *testing.T) {
 	<-writerDone
 	ctx := context.Background()
 	waitFor(t, 10*time.Second, "the index to equal the database after the outages", func() bool { return sameAsDatabase(t, ctx, e.s, e.ix, e.reg) })
+	// Tiles: every cached tile equals a fresh rendering of the (now equal) index.
+	for _, c := range coords {
+		req := tiles.Request{Coord: c, Filter: index.Filter{MinCapacity: -1}}
+		tl, err := svc.Tile(context.Background(), []string{layers.Resources}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := rd.Render(nil, layers.Resources, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(bytes.Join(tl.Raw(), nil), want) {
+			t.Fatalf("tile %v is stale after the outages", c)
+		}
+	}
+	// Stream: the client's picture equals the database.
+	want := map[int64]int64{}
+	if err := e.s.Stream(ctx, layers.Resources, func(f feature.Feature) error { want[f.ID] = f.Version; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the stream client to equal the database", func() bool {
+		client.mu.Lock()
+		defer client.mu.Unlock()
+		return maps.Equal(client.versions, want)
+	})
+	stopHub()
+	<-clientDone
 	wmu.Lock()
 	t.Logf("writer: %d writes, %d failed during the outages", writes, failed)
 	if writes < 50 || failed == 0 {
@@ -319,4 +391,82 @@ func TestReloadWhenLogPruned(t *testing.T) {
 	if !sameAsDatabase(t, ctx, e.s, e.ix, e.reg) {
 		t.Fatal("index differs from the database after the reload")
 	}
+}
+
+// streamClient is what a client of the event stream knows: resource id → version.
+type streamClient struct {
+	mu       sync.Mutex
+	versions map[int64]int64
+}
+
+// followStream wires a hub to the follower (as serve does), subscribes a client
+// seeded with the index's resources, and applies every event it receives. A reload
+// fails the test: the outage must be caught up, not reloaded.
+func followStream(t *testing.T, ctx context.Context, e *env) (*streamClient, <-chan struct{}) {
+	t.Helper()
+	hub := events.NewHub(events.Options{Flush: 20 * time.Millisecond})
+	go hub.Run(ctx)
+	c := &streamClient{versions: map[int64]int64{}}
+	// Subscribe and seed under the publisher's lock, so no event falls between.
+	e.mu.Lock()
+	e.publish = func(as []feed.Applied) {
+		for _, a := range as {
+			before := int8(-1)
+			if a.Old != nil {
+				before = a.Old.Warning
+			}
+			ev, err := events.ChangeEvent(e.reg, a.Change, a.Feature, before)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			hub.Publish(ev)
+		}
+	}
+	sub, err := hub.Subscribe(events.Filter{}, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.ix.Visit(layers.Resources, index.World, index.Filter{MinCapacity: -1}, func(r *index.Record) bool {
+		c.versions[r.ID] = r.Version
+		return true
+	})
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer sub.Close()
+		var buf []events.Batch
+		for {
+			var err error
+			buf, err = sub.Next(ctx, buf[:0])
+			if err != nil {
+				return
+			}
+			for _, b := range buf {
+				for _, ev := range b.Events {
+					if ev.Type == events.TypeReload {
+						t.Errorf("the stream sent a reload: %s", ev.Data)
+						continue
+					}
+					var ch events.Change
+					if err := json.Unmarshal(ev.Data, &ch); err != nil {
+						t.Error(err)
+						continue
+					}
+					if ch.Layer != layers.Resources {
+						continue
+					}
+					c.mu.Lock()
+					if ch.Op == feature.Delete {
+						delete(c.versions, ch.ID)
+					} else if ch.Version > c.versions[ch.ID] {
+						c.versions[ch.ID] = ch.Version
+					}
+					c.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return c, done
 }
