@@ -69,7 +69,7 @@ func newEnv(t *testing.T, url string) *env {
 				e.publish(a)
 			}
 		},
-		OnReload:  func() { e.mu.Lock(); e.reloads++; e.mu.Unlock() },
+		OnReload: func() { e.mu.Lock(); e.reloads++; e.mu.Unlock() },
 	})
 	return e
 }
