@@ -39,12 +39,13 @@ type Record struct {
 	Name, Address, ExternalID string
 
 	// Props are all the feature's attribute values, in the layer's field order (the
-	// vector tiles read them).
+	// vector tiles read them), their texts as references into json: read them with
+	// EachProp.
 	Props layers.Packed
 
-	// jsonPrefix is the GeoJSON Feature without the closing "}}" of its properties,
-	// so a response can append "distance_m" without re-encoding anything.
-	jsonPrefix []byte
+	// json is the GeoJSON Feature without the closing "}}" of its properties, so a
+	// response can append "distance_m" without re-encoding anything.
+	json string
 }
 
 // newRecord builds the Record of f. f.Props must be canonical (as a store returns
@@ -94,13 +95,19 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 		return v
 	}
 	r.Category, r.Kind, r.Status, r.Subdistrict = code("category"), code("kind"), code("hazard_status"), code("subdistrict")
-	packed, err := l.Pack(f.Props)
+	prefix, textAt, err := encodePrefix(l, f, g)
+	if err != nil {
+		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
+	}
+	r.json = string(prefix) // one copy, no spare capacity
+	// Texts that appear verbatim in the JSON are stored there only.
+	packed, err := l.PackRefs(f.Props, func(i int) (int, bool) { return textAt[i], textAt[i] > 0 })
 	if err != nil {
 		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
 	}
 	r.Props = packed
-	// The search texts are slices of Props: no second copy of them.
-	packed.Each(func(i int, v layers.PackedValue) bool {
+	// The search texts are slices of the JSON: no second copy of them.
+	r.EachProp(func(i int, v layers.PackedValue) bool {
 		switch l.Fields[i].Name {
 		case "name":
 			r.Name = v.Text
@@ -111,21 +118,23 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 		}
 		return true
 	})
-	prefix, err := encodePrefix(l, f, g)
-	if err != nil {
-		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
-	}
-	r.jsonPrefix = append(make([]byte, 0, len(prefix)), prefix...) // no spare capacity kept
 	return r, nil
 }
 
+// EachProp calls fn with every field's value in the layer's field order (see
+// layers.Packed.EachIn); texts are slices of the record's own memory.
+func (r *Record) EachProp(fn func(i int, v layers.PackedValue) bool) { r.Props.EachIn(r.json, fn) }
+
 // encodePrefix writes {"type":"Feature","id":ID,"geometry":...,"properties":{"layer":..,
 // "id":..,"version":.., every registry field in order — without the closing braces.
-func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, error) {
+// textAt[i] is the offset of field i's text in the result when the text appears there
+// verbatim (its JSON string needs no escape), else 0.
+func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, []int, error) {
 	geom, err := geojson.NewGeometry(g).MarshalJSON()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	textAt := make([]int, len(l.Fields))
 	b := make([]byte, 0, 256+len(geom))
 	b = append(b, `{"type":"Feature","id":`...)
 	b = strconv.AppendInt(b, f.ID, 10)
@@ -137,16 +146,21 @@ func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, e
 	b = strconv.AppendInt(b, f.ID, 10)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, f.Version, 10)
-	for _, fd := range l.Fields {
+	for i, fd := range l.Fields {
 		b = append(b, ',')
 		b = strconv.AppendQuote(b, fd.Name)
 		b = append(b, ':')
-		b, err = appendValue(b, f.Props[fd.Name])
+		start := len(b)
+		v := f.Props[fd.Name]
+		b, err = appendValue(b, v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", fd.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", fd.Name, err)
+		}
+		if s, ok := v.(string); ok && fd.Type == layers.TypeText && len(b)-start == len(s)+2 {
+			textAt[i] = start + 1 // inside the quotes: the same bytes as s
 		}
 	}
-	return b, nil
+	return b, textAt, nil
 }
 
 func appendValue(b []byte, v any) ([]byte, error) {
@@ -174,7 +188,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 // AppendGeoJSON appends the record as a GeoJSON Feature. With withDistance, the
 // property distance_m (meters, rounded to the millimetre) is added.
 func (r *Record) AppendGeoJSON(b []byte, distance float64, withDistance bool) []byte {
-	b = append(b, r.jsonPrefix...)
+	b = append(b, r.json...)
 	if withDistance {
 		b = append(b, `,"distance_m":`...)
 		b = strconv.AppendFloat(b, math.Round(distance*1000)/1000, 'f', -1, 64)
@@ -183,7 +197,7 @@ func (r *Record) AppendGeoJSON(b []byte, distance float64, withDistance bool) []
 }
 
 // JSONSize is about the length of the record's GeoJSON, for sizing buffers.
-func (r *Record) JSONSize() int { return len(r.jsonPrefix) + 32 }
+func (r *Record) JSONSize() int { return len(r.json) + 32 }
 
 // GeoJSON returns the record as a GeoJSON Feature.
 func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
@@ -192,7 +206,7 @@ func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
 // geometry), for the scale figures in docs/benchmarks.md.
 func (r *Record) Size() int {
 	n := 200 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
-		len(r.Props) + cap(r.jsonPrefix)
+		len(r.Props) + len(r.json)
 	switch g := r.Geometry.(type) {
 	case orb.Point:
 	case orb.LineString:

@@ -15,7 +15,10 @@ import (
 //
 // Payloads: text and dates (as "YYYY-MM-DD") a uvarint length and the bytes; integers
 // a zigzag varint; numbers 8 bytes of IEEE 754, little-endian; enums one byte, the
-// code's rank in Field.Enum; booleans and nulls nothing.
+// code's rank in Field.Enum; booleans and nulls nothing. A text may instead be a
+// reference — a uvarint offset and length — into a base string the owner keeps
+// beside the Packed (the index: the feature's cached GeoJSON, which holds the same
+// text), read with EachIn; the text is then stored once.
 type Packed string
 
 // PackedKind is the kind of one packed value.
@@ -30,14 +33,22 @@ const (
 	PackedFalse
 	PackedTrue
 	PackedEnum
+	// PackedTextRef is a text stored in the base string given to EachIn; EachIn
+	// reports it as PackedText.
+	PackedTextRef
 )
 
 // Pack packs canonical properties (as Normalize returns them, or a store reads them)
 // in l's field order. Fields absent from props are null. A value whose Go type does
 // not fit its field, or an enum code the field does not have, is an error.
-func (l *Layer) Pack(props map[string]any) (Packed, error) {
+func (l *Layer) Pack(props map[string]any) (Packed, error) { return l.PackRefs(props, nil) }
+
+// PackRefs is Pack storing a text field i as a reference when ref(i) reports where
+// the text lies in the base string the caller will pass to EachIn (offset in bytes;
+// the caller guarantees base[off:off+len(text)] is the text).
+func (l *Layer) PackRefs(props map[string]any, ref func(i int) (off int, ok bool)) (Packed, error) {
 	b := make([]byte, 0, 16*len(l.Fields))
-	for _, f := range l.Fields {
+	for i, f := range l.Fields {
 		v := props[f.Name]
 		if v == nil {
 			b = append(b, byte(PackedNull))
@@ -48,6 +59,12 @@ func (l *Layer) Pack(props map[string]any) (Packed, error) {
 			s, ok := v.(string)
 			if !ok {
 				return "", fmt.Errorf("layers: pack %s.%s: %T is not text", l.Name, f.Name, v)
+			}
+			if off, ok := refOf(ref, i); ok {
+				b = append(b, byte(PackedTextRef))
+				b = binary.AppendUvarint(b, uint64(off))
+				b = binary.AppendUvarint(b, uint64(len(s)))
+				continue
 			}
 			b = appendText(b, s)
 		case TypeEnum:
@@ -97,6 +114,13 @@ func (l *Layer) Pack(props map[string]any) (Packed, error) {
 	return Packed(b), nil
 }
 
+func refOf(ref func(int) (int, bool), i int) (int, bool) {
+	if ref == nil {
+		return 0, false
+	}
+	return ref(i)
+}
+
 func appendText(b []byte, s string) []byte {
 	b = append(b, byte(PackedText))
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -119,10 +143,15 @@ func (v PackedValue) Bool() bool { return v.Kind == PackedTrue }
 
 // Each calls fn with the index (into l.Fields) and value of every field, in order,
 // and stops early when fn returns false. p must have been packed for l; a truncated
-// or foreign Packed ends the walk at the first byte that does not parse.
-func (p Packed) Each(fn func(i int, v PackedValue) bool) {
+// or foreign Packed ends the walk at the first byte that does not parse, and so does
+// a text reference (use EachIn).
+func (p Packed) Each(fn func(i int, v PackedValue) bool) { p.EachIn("", fn) }
+
+// EachIn is Each for a Packed whose text references point into base: they are
+// reported as PackedText values, slices of base (not copied).
+func (p Packed) EachIn(base string, fn func(i int, v PackedValue) bool) {
 	for i, off := 0, 0; off < len(p); i++ {
-		v, n := p.value(off)
+		v, n := p.value(off, base)
 		if n <= 0 || !fn(i, v) {
 			return
 		}
@@ -131,9 +160,20 @@ func (p Packed) Each(fn func(i int, v PackedValue) bool) {
 }
 
 // value decodes the value at off; n is its length in bytes (0 when malformed).
-func (p Packed) value(off int) (v PackedValue, n int) {
+func (p Packed) value(off int, base string) (v PackedValue, n int) {
 	v.Kind = PackedKind(p[off])
 	switch v.Kind {
+	case PackedTextRef:
+		at, m1 := uvarint(p[off+1:])
+		if m1 <= 0 {
+			return v, 0
+		}
+		l, m2 := uvarint(p[off+1+m1:])
+		if m2 <= 0 || at > uint64(len(base)) || l > uint64(len(base))-at {
+			return v, 0
+		}
+		v.Kind, v.Text = PackedText, base[at:at+l]
+		return v, 1 + m1 + m2
 	case PackedNull, PackedFalse, PackedTrue:
 		return v, 1
 	case PackedText:

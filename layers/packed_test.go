@@ -2,6 +2,7 @@ package layers_test
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,4 +96,47 @@ func FuzzPackedEach(f *testing.F) {
 			return true
 		})
 	})
+}
+
+// TestPackRefs: texts stored as references into a base string read back as texts;
+// a reference outside the base ends the walk instead of reading past it.
+func TestPackRefs(t *testing.T) {
+	reg := layers.New()
+	l, _ := reg.Layer(layers.RiskPoints)
+	props := map[string]any{"external_id": "LH-9", "name": "东门", "category": "gas", "risk_grade": "low", "hazard_status": "open"}
+	base := `xxLH-9yy东门`
+	ref := func(i int) (int, bool) {
+		switch l.Fields[i].Name {
+		case "external_id":
+			return 2, true
+		case "name":
+			return 8, true
+		}
+		return 0, false
+	}
+	p, err := l.PackRefs(props, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := l.Pack(props)
+	if len(p) >= len(full) {
+		t.Errorf("references did not save space: %d vs %d bytes", len(p), len(full))
+	}
+	got := map[string]any{}
+	p.EachIn(base, func(i int, v layers.PackedValue) bool {
+		if x := l.Value(v, i); x != nil {
+			got[l.Fields[i].Name] = x
+		}
+		return true
+	})
+	for k, v := range props {
+		if l.Fields[slices.IndexFunc(l.Fields, func(f layers.Field) bool { return f.Name == k })].Enum == nil && got[k] != v {
+			t.Errorf("%s: %v, want %v", k, got[k], v)
+		}
+	}
+	n := 0
+	p.EachIn("short", func(int, layers.PackedValue) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("a reference past the base was read (%d values)", n)
+	}
 }

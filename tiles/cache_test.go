@@ -143,7 +143,7 @@ func recordFeature(t *testing.T, reg *layers.Registry, r *index.Record) feature.
 		t.Fatal(err)
 	}
 	props := map[string]any{}
-	r.Props.Each(func(i int, v layers.PackedValue) bool {
+	r.EachProp(func(i int, v layers.PackedValue) bool {
 		props[l.Fields[i].Name] = l.Value(v, i)
 		return true
 	})

@@ -235,7 +235,7 @@ func (r *Renderer) writeFeature(s *scratch, sp *layerSpec, sh *shaper, rec *inde
 // only, unless detail). Null values are left out (MVT has no null).
 func (r *Renderer) writeProps(s *scratch, sp *layerSpec, rec *index.Record, detail bool) {
 	w, fields := s.w, sp.def.Fields
-	rec.Props.Each(func(i int, v layers.PackedValue) bool {
+	rec.EachProp(func(i int, v layers.PackedValue) bool {
 		if i >= len(fields) {
 			return false
 		}
