@@ -25,17 +25,18 @@ import (
 // request line by hand and parses the response with net/http, so the load generator,
 // which shares the CPUs with the server, spends as little as it can per request.
 type httpWorker struct {
-	addr string
-	path func([]byte, orb.Point) []byte
-	conn net.Conn
-	br   *bufio.Reader
-	req  []byte
-	body bytes.Buffer
+	addr   string
+	path   func([]byte, int) []byte // appends the path of query i
+	header string                   // extra header lines, each ending in \r\n
+	conn   net.Conn
+	br     *bufio.Reader
+	req    []byte
+	body   bytes.Buffer
 }
 
-func httpWorkers(addr string, path func([]byte, orb.Point) []byte) func(context.Context) (worker, error) {
+func httpWorkers(addr string, path func([]byte, int) []byte, header string) func(context.Context) (worker, error) {
 	return func(ctx context.Context) (worker, error) {
-		w := &httpWorker{addr: addr, path: path}
+		w := &httpWorker{addr: addr, path: path, header: header}
 		return w, w.dial(ctx)
 	}
 }
@@ -57,24 +58,27 @@ func (w *httpWorker) close() {
 	}
 }
 
-// get sends GET for p and reads the whole response into w.body.
-func (w *httpWorker) get(ctx context.Context, p orb.Point) error {
+// get sends GET for query i and reads the whole response into w.body; it returns
+// the response (its body already read).
+func (w *httpWorker) get(ctx context.Context, i int) (*http.Response, error) {
 	if w.conn == nil {
 		if err := w.dial(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	w.req = append(w.req[:0], "GET "...)
-	w.req = w.path(w.req, p)
-	w.req = append(w.req, " HTTP/1.1\r\nHost: riskmap\r\nUser-Agent: riskmap-loadgen\r\n\r\n"...)
+	w.req = w.path(w.req, i)
+	w.req = append(w.req, " HTTP/1.1\r\nHost: riskmap\r\nUser-Agent: riskmap-loadgen\r\n"...)
+	w.req = append(w.req, w.header...)
+	w.req = append(w.req, "\r\n"...)
 	if _, err := w.conn.Write(w.req); err != nil {
 		w.close()
-		return err
+		return nil, err
 	}
 	resp, err := http.ReadResponse(w.br, nil)
 	if err != nil {
 		w.close()
-		return err
+		return nil, err
 	}
 	w.body.Reset()
 	_, err = w.body.ReadFrom(resp.Body)
@@ -83,18 +87,18 @@ func (w *httpWorker) get(ctx context.Context, p orb.Point) error {
 		w.close()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w %d: %.200s", errStatus, resp.StatusCode, w.body.String())
+		return nil, fmt.Errorf("%w %d: %.200s", errStatus, resp.StatusCode, w.body.String())
 	}
-	return nil
+	return resp, nil
 }
 
 // do returns the "returned" count of the FeatureCollection, read from its head, and
 // the body's length.
-func (w *httpWorker) do(ctx context.Context, p orb.Point) (int, int, error) {
-	if err := w.get(ctx, p); err != nil {
+func (w *httpWorker) do(ctx context.Context, q int) (int, int, error) {
+	if _, err := w.get(ctx, q); err != nil {
 		return 0, 0, err
 	}
 	b := w.body.Bytes()
@@ -167,6 +171,7 @@ func newQueries(l *layers.Layer, k int, radius float64) queries {
 // scanning every column of every row into typed values.
 type pgWorker struct {
 	conn   *pgxpool.Conn
+	points []orb.Point
 	sql    string
 	radius float64 // > 0: pass the degree box as $3, $4
 	id     int64
@@ -175,13 +180,13 @@ type pgWorker struct {
 	ids    []int64
 }
 
-func pgWorkers(pool *pgxpool.Pool, sql string, radius float64, l *layers.Layer) func(context.Context) (worker, error) {
+func pgWorkers(pool *pgxpool.Pool, sql string, radius float64, l *layers.Layer, points []orb.Point) func(context.Context) (worker, error) {
 	return func(ctx context.Context) (worker, error) {
 		conn, err := pool.Acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		w := &pgWorker{conn: conn, sql: sql, radius: radius}
+		w := &pgWorker{conn: conn, points: points, sql: sql, radius: radius}
 		var version int64
 		var updated time.Time
 		var geom []byte
@@ -196,7 +201,8 @@ func pgWorkers(pool *pgxpool.Pool, sql string, radius float64, l *layers.Layer) 
 func (w *pgWorker) close() { w.conn.Release() }
 
 // do returns the number of rows and the bytes of their values (binary protocol).
-func (w *pgWorker) do(ctx context.Context, p orb.Point) (int, int, error) {
+func (w *pgWorker) do(ctx context.Context, i int) (int, int, error) {
+	p := w.points[i]
 	w.args = append(w.args[:0], p[0], p[1])
 	if w.radius > 0 {
 		dlon, dlat := degreeBox(p, w.radius)
@@ -224,10 +230,10 @@ func (w *pgWorker) do(ctx context.Context, p orb.Point) (int, int, error) {
 // check compares, on a few query points, the ids riskmap answers over HTTP with those
 // PostGIS answers on geography, and says how many agree exactly (order included).
 func check(ctx context.Context, addr string, pool *pgxpool.Pool, points []orb.Point,
-	knnPath, radiusPath func([]byte, orb.Point) []byte, q queries, radius float64, l *layers.Layer, say func(string, ...any)) error {
+	knnPath, radiusPath func([]byte, int) []byte, q queries, radius float64, l *layers.Layer, say func(string, ...any)) error {
 	pairs := []struct {
 		name string
-		path func([]byte, orb.Point) []byte
+		path func([]byte, int) []byte
 		sql  string
 		r    float64
 	}{
@@ -237,26 +243,26 @@ func check(ctx context.Context, addr string, pool *pgxpool.Pool, points []orb.Po
 		{"radius vs PostGIS geometry box", radiusPath, q.radiusGeometry, radius},
 	}
 	for _, c := range pairs {
-		hw, err := httpWorkers(addr, c.path)(ctx)
+		hw, err := httpWorkers(addr, c.path, "")(ctx)
 		if err != nil {
 			return err
 		}
-		pw, err := pgWorkers(pool, c.sql, c.r, l)(ctx)
+		pw, err := pgWorkers(pool, c.sql, c.r, l, points)(ctx)
 		if err != nil {
 			hw.close()
 			return err
 		}
 		same := 0
 		var firstDiff string
-		for _, p := range points {
-			if err := hw.(*httpWorker).get(ctx, p); err != nil {
+		for i, p := range points {
+			if _, err := hw.(*httpWorker).get(ctx, i); err != nil {
 				return err
 			}
 			got, err := hw.(*httpWorker).ids()
 			if err != nil {
 				return err
 			}
-			if _, _, err := pw.do(ctx, p); err != nil {
+			if _, _, err := pw.do(ctx, i); err != nil {
 				return err
 			}
 			want := pw.(*pgWorker).ids
