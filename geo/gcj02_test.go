@@ -13,16 +13,39 @@ import (
 	"github.com/paulmach/orb/geojson"
 )
 
-// loadOutline returns the rings of the polygons of the GeoJSON file name in
-// the project's shared data folder, which sits beside the repository and is
-// not part of it (one of the files has no licence to redistribute). The test
-// is skipped if the file is not there.
+// sharedDataEnv names the folder holding the shared Luohu data when it is not found
+// by walking up from the package (a clone elsewhere than beside it, as CI's).
+const sharedDataEnv = "RISKMAP_SHARED_DATA"
+
+// sharedDataDir finds the project's shared data folder, which sits beside the
+// repository and is not part of it (one of the files has no licence to
+// redistribute): $RISKMAP_SHARED_DATA, else shared/data in the package's directory
+// or any parent, else /work/shared/data (where this workplace keeps it).
+func sharedDataDir() string {
+	if d := os.Getenv(sharedDataEnv); d != "" {
+		return d
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if fi, err := os.Stat(filepath.Join(dir, "shared", "data")); err == nil && fi.IsDir() {
+				return filepath.Join(dir, "shared", "data")
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "/work/shared/data"
+}
+
+// loadOutline returns the rings of the polygons of the GeoJSON file name in the
+// shared data folder. The test is skipped if the file is not there.
 func loadOutline(t *testing.T, name string) []orb.Ring {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "data", name)
+	path := filepath.Join(sharedDataDir(), name)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s not found: this test needs the shared data folder beside the repository (shared/data/%s)", path, name)
+		t.Skipf("%s not found: this test needs the shared data folder (beside the repository, or set %s)", path, sharedDataEnv)
 	}
 	if err != nil {
 		t.Fatal(err)
