@@ -42,9 +42,13 @@ func (s *Store) ChangesSince(ctx context.Context, since store.Snapshot, limit in
 			return fmt.Errorf("postgis: changes since %s: %w (pruned)", since, store.ErrLogTruncated)
 		}
 		b.Next = store.Snapshot(next)
+		// Planned for these values each time (QueryExecModeExec: no cached generic
+		// plan): a generic plan walks the whole log in seq order when the table has
+		// no statistics (autovacuum off, just bulk-loaded) — 18 ms per poll at 38k
+		// rows against 0.02 ms through changes_xid_idx.
 		rows, err := tx.Query(ctx, `SELECT seq, layer, feature_id, op, version, changed_at FROM changes
 			WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
-			ORDER BY seq LIMIT $2`, string(since), limit+1)
+			ORDER BY seq LIMIT $2`, pgx.QueryExecModeExec, string(since), limit+1)
 		if err != nil {
 			return fmt.Errorf("postgis: changes since %s: %w", since, classify(err))
 		}
