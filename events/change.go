@@ -3,7 +3,6 @@ package events
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -98,7 +97,7 @@ func ChangeEvent(reg *layers.Registry, c feature.Change, after *feature.Feature,
 			}
 			b = strconv.AppendQuote(b, fd.Name)
 			b = append(b, ':')
-			if b, err = appendValue(b, after.Props[fd.Name]); err != nil {
+			if b, err = layers.AppendJSON(b, after.Props[fd.Name]); err != nil {
 				return Event{}, fmt.Errorf("events: change %d (%s id %d): %s: %w", c.Seq, c.Layer, c.ID, fd.Name, err)
 			}
 		}
@@ -113,27 +112,4 @@ func ChangeEvent(reg *layers.Registry, c feature.Change, after *feature.Feature,
 	}
 	e.Data = append(b, '}')
 	return e, nil
-}
-
-// appendValue encodes a canonical property value as the API does (index records).
-func appendValue(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case string:
-		enc, err := json.Marshal(x)
-		return append(b, enc...), err
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("non-finite number")
-		}
-		return strconv.AppendFloat(b, x, 'f', -1, 64), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case time.Time:
-		return strconv.AppendQuote(b, x.Format(time.DateOnly)), nil
-	}
-	return nil, fmt.Errorf("unsupported value type %T", v)
 }

@@ -157,11 +157,6 @@ func (f *Follower) load(ctx context.Context) error {
 	return nil
 }
 
-// Load loads the index once (Run does it too when it has not been done). It returns
-// the store's error; errors that retrying cannot fix (schema, data) are not wrapped
-// in store.ErrUnavailable.
-func (f *Follower) Load(ctx context.Context) error { return f.load(ctx) }
-
 // Run follows the change log until ctx ends, reconnecting with backoff whenever the
 // connection fails; it loads the index first when that was not done. It returns nil
 // when ctx ends, or the first error that is not the database being unavailable
@@ -217,10 +212,7 @@ func (f *Follower) session(ctx context.Context, connected func()) error {
 	select {
 	case <-listening:
 	case err := <-errc:
-		if err == nil {
-			err = fmt.Errorf("%w: listener stopped", store.ErrUnavailable)
-		}
-		return err
+		return listenerStopped(err)
 	case <-ctx.Done():
 		return nil
 	}
@@ -238,10 +230,7 @@ func (f *Follower) session(ctx context.Context, connected func()) error {
 		case <-wake:
 		case <-tick.C:
 		case err := <-errc:
-			if err == nil {
-				err = fmt.Errorf("%w: listener stopped", store.ErrUnavailable)
-			}
-			return err
+			return listenerStopped(err)
 		case <-ctx.Done():
 			return nil
 		}
@@ -249,6 +238,15 @@ func (f *Follower) session(ctx context.Context, connected func()) error {
 			return err
 		}
 	}
+}
+
+// listenerStopped is the session's error when the listener returned err (nil when
+// it stopped without one, which only a cancelled session expects).
+func listenerStopped(err error) error {
+	if err == nil {
+		return fmt.Errorf("%w: listener stopped", store.ErrUnavailable)
+	}
+	return err
 }
 
 // poll reads what committed since the last snapshot and applies it.

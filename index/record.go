@@ -1,11 +1,9 @@
 package index
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -152,7 +150,7 @@ func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, [
 		b = append(b, ':')
 		start := len(b)
 		v := f.Props[fd.Name]
-		b, err = appendValue(b, v)
+		b, err = layers.AppendJSON(b, v)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", fd.Name, err)
 		}
@@ -161,28 +159,6 @@ func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, [
 		}
 	}
 	return b, textAt, nil
-}
-
-func appendValue(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case string:
-		enc, err := json.Marshal(x) // escapes as JSON requires; HTML-safe escaping is harmless
-		return append(b, enc...), err
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("non-finite number")
-		}
-		return strconv.AppendFloat(b, x, 'f', -1, 64), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case time.Time:
-		return strconv.AppendQuote(b, x.Format(time.DateOnly)), nil
-	}
-	return nil, fmt.Errorf("unsupported value type %T", v)
 }
 
 // AppendGeoJSON appends the record as a GeoJSON Feature. With withDistance, the

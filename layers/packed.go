@@ -2,8 +2,10 @@ package layers
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -258,4 +260,30 @@ func (l *Layer) Value(v PackedValue, i int) any {
 		}
 	}
 	return nil
+}
+
+// AppendJSON appends a canonical property value (nil, string, int64, float64, bool,
+// time.Time for dates) as the API writes it in JSON: null, a JSON string (escaped as
+// encoding/json does), a number, a boolean, a date as "YYYY-MM-DD". A non-finite
+// number or another type is an error.
+func AppendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		enc, err := json.Marshal(x) // escapes as JSON requires; HTML-safe escaping is harmless
+		return append(b, enc...), err
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("non-finite number")
+		}
+		return strconv.AppendFloat(b, x, 'f', -1, 64), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case time.Time:
+		return strconv.AppendQuote(b, x.Format(time.DateOnly)), nil
+	}
+	return nil, fmt.Errorf("unsupported value type %T", v)
 }

@@ -36,21 +36,12 @@ type Store struct {
 // Open connects to the database at url (a PostgreSQL URL or key=value DSN) and checks
 // that it answers within ctx. It does not migrate: see Migrate.
 func Open(ctx context.Context, url string, reg *layers.Registry) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	s, err := OpenLazy(ctx, url, reg)
 	if err != nil {
-		return nil, fmt.Errorf("postgis: parse database URL: %w", err)
+		return nil, err
 	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	}
-	cfg.ConnConfig.RuntimeParams["application_name"] = "riskmap"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgis: %w", err)
-	}
-	s := &Store{pool: pool, reg: reg}
 	if err := s.Ping(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
