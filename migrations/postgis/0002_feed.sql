@@ -8,14 +8,18 @@
 -- which the index on xid serves.
 CREATE INDEX changes_xid_idx ON changes (xid);
 
--- The oldest transaction the log still holds completely. Pruning raises it; a follower
--- whose last snapshot is older (its xmin below the horizon) may have missed pruned rows
--- and reloads everything instead of catching up.
+-- What pruning removed: xid is the newest pruned transaction, generation counts the
+-- prunes that removed rows. A follower that read the log at generation g checks, once
+-- the generation has moved on, whether its last snapshot saw every pruned transaction
+-- (its xmin above xid); if not, it may have missed pruned rows and reloads everything.
+-- Checking only when the generation moved keeps a long transaction elsewhere in the
+-- cluster (which holds every snapshot's xmin back) from causing a reload at every read.
 CREATE TABLE changes_horizon (
-    one boolean PRIMARY KEY DEFAULT true CONSTRAINT changes_horizon_one_row CHECK (one),
-    xid xid8    NOT NULL
+    one        boolean PRIMARY KEY DEFAULT true CONSTRAINT changes_horizon_one_row CHECK (one),
+    xid        xid8    NOT NULL,
+    generation bigint  NOT NULL
 );
-INSERT INTO changes_horizon (xid) VALUES ('0');
+INSERT INTO changes_horizon (xid, generation) VALUES ('0', 0);
 
 -- riskmap_prune_changes deletes log rows older than the cutoff, except the latest row of
 -- each feature (the version of a re-inserted id continues from it), raises the horizon
@@ -35,7 +39,7 @@ BEGIN
     )
     SELECT count(*), max(xid) INTO n, top FROM gone;
     IF top IS NOT NULL THEN
-        UPDATE changes_horizon SET xid = greatest(xid, top);
+        UPDATE changes_horizon SET xid = greatest(xid, top), generation = generation + 1;
     END IF;
     RETURN n;
 END $$;
