@@ -41,7 +41,7 @@ func TestChangeEvent(t *testing.T) {
 			spot(17, 5, "orange"), 4, orange | red,
 			`{"seq":1234,"layer":"waterlogging_spots","id":17,"version":5,"op":"update","time":"2025-06-01T00:30:00.123456Z",` +
 				`"properties":{"external_id":"WL-17","name":"泥岗\u003c下穿\u003e通道","kind":"underpass","subdistrict":null,"warning_depth_cm":27,` +
-				`"current_depth_cm":35.5,"trend":"rising","warning_level":"orange"},"geometry":{"type":"Point","coordinates":[114.121,22.5505]}}`, nil},
+				`"current_depth_cm":35.5,"trend":"rising","warning_level":"orange","sensor_status":null,"drill_depth_cm":null,"drill_warning_level":null},"geometry":{"type":"Point","coordinates":[114.121,22.5505]}}`, nil},
 		{"insert", feature.Change{Seq: 1, Layer: layers.WaterloggingSpots, ID: 17, Op: feature.Insert, Version: 1},
 			spot(17, 1, "none"), -1, none, "", map[string]any{"warning_level": "none", "trend": "rising"}},
 		{"delete: the level before only",

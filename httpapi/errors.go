@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"riskmap/index"
+	"riskmap/ingest"
 	"riskmap/layers"
 	"riskmap/store"
 )
@@ -22,6 +23,8 @@ type errorBody struct {
 	Field   string           `json:"field,omitempty"`
 	Code    string           `json:"code"`
 	Details []layers.Problem `json:"details,omitempty"`
+	// Rows names every rejected reading of a readings batch.
+	Rows []ingest.RowError `json:"rows,omitempty"`
 }
 
 // paramError is a malformed or missing request parameter or body property.
@@ -52,6 +55,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		perr   *paramError
 		ferr   *index.FilterError
 		tooBig *http.MaxBytesError
+		batch  *ingest.BatchError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -59,6 +63,20 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if len(verr.Problems) > 0 {
 			body.Field = verr.Problems[0].Field
 		}
+	case errors.As(err, &batch):
+		status, body.Code, body.Rows = http.StatusBadRequest, "invalid_readings", batch.Rows
+		if len(batch.Rows) > 0 {
+			body.Field = batch.Rows[0].Field
+		}
+	case errors.Is(err, ingest.ErrBatchTooLarge):
+		status, body.Code, body.Field = http.StatusBadRequest, "too_many_readings", "body"
+	case errors.Is(err, errNoToken), errors.Is(err, errBadToken):
+		status, body.Code = http.StatusUnauthorized, "unauthorized"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="riskmap"`)
+	case errors.Is(err, errWritesDisabled):
+		status, body.Code = http.StatusForbidden, "writes_disabled"
+	case errors.Is(err, store.ErrAcked):
+		status, body.Code = http.StatusConflict, "already_acknowledged"
 	case errors.As(err, &perr):
 		status, body.Code, body.Field = http.StatusBadRequest, "bad_request", perr.Field
 	case errors.As(err, &ferr):
@@ -77,7 +95,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		status, body.Code = http.StatusConflict, "conflict"
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, errLoading):
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, errLoading),
+		errors.Is(err, ingest.ErrNotReady), errors.Is(err, errSensorsDisabled):
 		status, body.Code = http.StatusServiceUnavailable, "unavailable"
 	}
 	if status == http.StatusInternalServerError {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -129,4 +130,30 @@ func checkDistance(name string, d float64) error {
 // filter parses the filter grammar from the query.
 func (s *server) filter(q *query) (index.Filter, error) {
 	return index.ParseFilter(s.reg, q.v)
+}
+
+// time parses an RFC 3339 time parameter; def when absent.
+func (q *query) time(name string, def time.Time) (time.Time, error) {
+	if !q.v.Has(name) {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, q.v.Get(name))
+	if err != nil {
+		return time.Time{}, badParam(name, "%q is not an RFC 3339 time (e.g. 2026-07-01T08:00:00+08:00)", q.v.Get(name))
+	}
+	return t, nil
+}
+
+// bool parses a true/false parameter; def when absent.
+func (q *query) bool(name string, def bool) (bool, error) {
+	if !q.v.Has(name) {
+		return def, nil
+	}
+	switch q.v.Get(name) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, badParam(name, "%q is not true or false", q.v.Get(name))
 }

@@ -49,6 +49,17 @@ type Config struct {
 	// Events); whoever owns it runs it (Hub.Run) and publishes to it. When nil the
 	// route answers 503 with a JSON error: live events are not enabled.
 	Events *events.Hub
+	// Ingest takes sensor readings (POST /api/v1/readings) and knows the live
+	// state of sensors; SensorStore holds sensors, reading history, alerts and
+	// signals. When either is nil the sensor routes answer 503.
+	Ingest      Ingest
+	SensorStore SensorStore
+	// IngestStats returns the sensor ingest counters (GET /api/v1/ingest/stats);
+	// nil: the route answers 503.
+	IngestStats func() any
+	// WriteToken is the bearer token every write needs; empty disables writes
+	// (they answer 403).
+	WriteToken string
 }
 
 // Readiness is the state of the index against the database.
@@ -67,6 +78,11 @@ type server struct {
 	tiles   *tiles.Service
 	ready   Readiness
 	hub     *events.Hub // nil: no live events
+	ingest  Ingest
+	sensors SensorStore
+
+	writeToken  string
+	ingestStats func() any
 
 	publicURL string
 }
@@ -74,7 +90,8 @@ type server struct {
 // New returns the HTTP handler for all of riskmap's routes.
 func New(cfg Config) (http.Handler, error) {
 	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout,
-		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness, hub: cfg.Events}
+		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness, hub: cfg.Events,
+		ingest: cfg.Ingest, sensors: cfg.SensorStore, writeToken: cfg.WriteToken, ingestStats: cfg.IngestStats}
 	if s.tiles == nil {
 		ts, err := defaultTileService(cfg.Registry, cfg.Index)
 		if err != nil {
@@ -100,6 +117,15 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/tiles/{layers}/{z}/{x}/{y}.mvt", s.handle(s.tile)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/tiles/{layers}.json", s.handle(s.tileJSON)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/styles/riskmap.json", s.handle(s.style)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/readings", s.handle(s.postReadings)).Methods(http.MethodPost)
+	r.Handle("/api/v1/ingest/stats", s.handle(s.ingestStatsRoute)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/sensors", s.handle(s.listSensors)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/sensors/{id}/readings", s.handle(s.sensorReadings)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/features/{layer}/{id}/sensors", s.handle(s.featureSensors)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/alerts", s.handle(s.listAlerts)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/alerts/{id}/ack", s.handle(s.ackAlert)).Methods(http.MethodPost)
+	r.Handle("/api/v1/signals", s.handle(s.listSignals)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/signals/{kind}", s.handle(s.setSignal)).Methods(http.MethodPut)
 	r.Handle("/api/v1/events", s.handle(s.eventStream)).Methods(http.MethodGet).Name(eventsRoute)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)

@@ -156,6 +156,17 @@ func trends() Enum {
 	}}
 }
 
+// sensorStatuses is whether a monitored object's alerting sensors are heard from:
+// live, or no_data when all of them have fallen silent (the warning level then
+// keeps the level they last had; a map must show the object apart from calm).
+// Null for an object without alerting sensors.
+func sensorStatuses() Enum {
+	return Enum{Name: "sensor_status", Choices: []Choice{
+		{Code: "live", LabelZH: "在线", LabelEN: "Live"},
+		{Code: "no_data", LabelZH: "无数据", LabelEN: "No data", Color: "#616161"},
+	}}
+}
+
 func roadKinds() Enum {
 	return Enum{Name: "road_kind", Choices: []Choice{
 		{Code: "quality_upgrade", LabelZH: "品质提升", LabelEN: "Quality upgrade"},

@@ -102,7 +102,7 @@ const (
 // summaryFields are the fields every vector tile carries, at every zoom: what the
 // wall map colors, labels and filters by (Field.Summary).
 var summaryFields = []string{"name", "category", "kind", "risk_grade", "warning_level",
-	"hazard_status", "current_depth_cm", "trend", "open"}
+	"hazard_status", "current_depth_cm", "trend", "open", "sensor_status", "drill_warning_level", "drill_depth_cm"}
 
 // New builds the registry.
 func New() *Registry {
@@ -140,6 +140,10 @@ func New() *Registry {
 					enum("risk_grade", "风险等级", "Risk grade", true, riskGrades(), nil),
 					{Name: "monitored", Type: TypeBool, Required: true, LabelZH: "在线监测", LabelEN: "Monitored", Default: false},
 					enum("warning_level", "预警等级", "Warning level", true, warningLevels(), "none"),
+					number("displacement_mm", "当前位移", "Current displacement", "mm", -2000, 2000),
+					enum("trend", "趋势", "Trend", false, trends(), nil),
+					enum("sensor_status", "监测状态", "Sensor status", false, sensorStatuses(), nil),
+					enum("drill_warning_level", "演练预警等级", "Drill warning level", false, warningLevels(), nil),
 				},
 			},
 			{
@@ -154,6 +158,9 @@ func New() *Registry {
 					number("current_depth_cm", "当前水深", "Current depth", "cm", 0, 5000),
 					enum("trend", "趋势", "Trend", false, trends(), nil),
 					enum("warning_level", "预警等级", "Warning level", true, warningLevels(), "none"),
+					enum("sensor_status", "监测状态", "Sensor status", false, sensorStatuses(), nil),
+					number("drill_depth_cm", "演练水深", "Drill depth", "cm", 0, 5000),
+					enum("drill_warning_level", "演练预警等级", "Drill warning level", false, warningLevels(), nil),
 				},
 			},
 			{

@@ -433,6 +433,17 @@ func (e *Evaluator) check(r Reading) (*sensor, int64, error) {
 	return s, t, nil
 }
 
+// Check validates r as Observe would, without applying it: nil, or the
+// *ReadingError Observe would return. A caller that must store readings before
+// evaluating them (so that a stored reading is never one Observe rejects) checks
+// them first.
+func (e *Evaluator) Check(r Reading) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, _, err := e.check(r)
+	return err
+}
+
 // silentAfter is how long tr may go without a reading before it is silent, ns.
 func (e *Evaluator) silentAfter(tr *track) int64 {
 	return int64(float64(tr.interval) * e.opt.SilentMultiple)

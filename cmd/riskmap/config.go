@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -87,4 +88,31 @@ func requireDatabase(url string, stderr io.Writer, cmd string) bool {
 		return false
 	}
 	return true
+}
+
+// envBool reads a boolean environment variable ("true"/"false", "1"/"0"); def
+// when unset or unreadable.
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// writeToken is the write token: the contents of file (trimmed) when given, else
+// RISKMAP_WRITE_TOKEN; "" when neither (writes refused). A token shorter than 16
+// characters is refused: it would be guessable.
+func writeToken(file string) (string, error) {
+	tok := os.Getenv("RISKMAP_WRITE_TOKEN")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("write token: %w", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok != "" && len(tok) < 16 {
+		return "", errors.New("write token: shorter than 16 characters")
+	}
+	return tok, nil
 }

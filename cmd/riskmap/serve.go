@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"riskmap/events"
 	"riskmap/feed"
 	"riskmap/httpapi"
 	"riskmap/index"
+	"riskmap/ingest"
+	"riskmap/ingest/mqtt"
+	"riskmap/ingest/spool"
 	"riskmap/layers"
 	"riskmap/store"
 	"riskmap/store/postgis"
@@ -29,6 +33,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&opt.clusterBelow, "cluster-below", int(envInt("RISKMAP_CLUSTER_BELOW", 15)), "cluster risk points in tiles below this zoom (env RISKMAP_CLUSTER_BELOW)")
 	fs.DurationVar(&opt.changeRetention, "change-retention", envDuration("RISKMAP_CHANGE_RETENTION", 7*24*time.Hour), "how long the change log keeps rows (a process offline longer reloads everything); 0 keeps them forever (env RISKMAP_CHANGE_RETENTION)")
 	fs.DurationVar(&opt.eventFlush, "event-flush", envDuration("RISKMAP_EVENT_FLUSH", 100*time.Millisecond), "how often the event stream writes to its clients, 1ms–250ms: changes of one object within it are coalesced (env RISKMAP_EVENT_FLUSH)")
+	fs.BoolVar(&opt.ingest, "ingest", envBool("RISKMAP_INGEST", true), "run the sensor ingest service (readings, warning levels, alerts); run it in one process per database (env RISKMAP_INGEST)")
+	fs.StringVar(&opt.mqttURL, "mqtt-url", envOr("RISKMAP_MQTT_URL", ""), "MQTT broker to take readings from (riskmap/readings/#, QoS 1), e.g. tcp://127.0.0.1:1883; empty: none (env RISKMAP_MQTT_URL)")
+	fs.StringVar(&opt.mqttClientID, "mqtt-client-id", envOr("RISKMAP_MQTT_CLIENT_ID", "riskmap-ingest"), "MQTT client id: names the persistent session, keep it stable (env RISKMAP_MQTT_CLIENT_ID)")
+	fs.StringVar(&opt.spoolDir, "spool-dir", envOr("RISKMAP_SPOOL_DIR", "riskmap-spool"), "directory of the on-disk spool of MQTT readings taken while the database is down (env RISKMAP_SPOOL_DIR)")
+	fs.DurationVar(&opt.sensorTick, "sensor-tick", envDuration("RISKMAP_SENSOR_TICK", 10*time.Second), "how often silent sensors are looked for (env RISKMAP_SENSOR_TICK)")
+	writeTokenFile := fs.String("write-token-file", envOr("RISKMAP_WRITE_TOKEN_FILE", ""), "file holding the bearer token writes need (env RISKMAP_WRITE_TOKEN_FILE, or the token itself in RISKMAP_WRITE_TOKEN); without one, writes are refused")
 	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
@@ -41,6 +51,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !requireDatabase(*dbURL, stderr, "serve") {
 		return 1
 	}
+	tok, err := writeToken(*writeTokenFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
+		return 1
+	}
+	opt.writeToken = tok
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
@@ -61,6 +77,12 @@ type serveOptions struct {
 	publicURL       string
 	changeRetention time.Duration
 	eventFlush      time.Duration
+	ingest          bool
+	mqttURL         string
+	mqttClientID    string
+	spoolDir        string
+	sensorTick      time.Duration
+	writeToken      string
 }
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
@@ -94,8 +116,47 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		OnApplied: func(as []feed.Applied) { hub.Publish(changeEvents(reg, as, log)...) },
 		OnReload:  func() { hub.Reset(follower.Status().LastSeq) },
 	})
-	handler, err := httpapi.New(httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
-		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub})
+	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
+		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
+		SensorStore: s, WriteToken: opt.writeToken}
+	// Sensors: readings are stored, then evaluated; states go back to the store
+	// (and through the change feed to the index and the stream), alerts to the
+	// stream once stored.
+	var ing *ingest.Service
+	var consumer *mqtt.Consumer
+	if opt.ingest {
+		ing, err = ingest.New(ingest.Config{Store: s, Registry: reg, Logger: log, TickEvery: opt.sensorTick,
+			OnAlerts: func(as []store.StoredAlert) {
+				evs := make([]events.Event, len(as))
+				for i, a := range as {
+					evs[i] = ingest.AlertEvent(ingest.EventAlert, a)
+				}
+				hub.Publish(evs...)
+			}})
+		if err != nil {
+			return err
+		}
+		hcfg.Ingest = ing
+		if opt.mqttURL != "" {
+			sp, err := spool.Open(opt.spoolDir)
+			if err != nil {
+				return err
+			}
+			consumer, err = mqtt.New(mqtt.Config{URL: opt.mqttURL, ClientID: opt.mqttClientID, Service: ing, Store: s,
+				Spool: sp, Logger: log})
+			if err != nil {
+				return err
+			}
+		}
+		hcfg.IngestStats = func() any {
+			st := map[string]any{"service": ing.Stats()}
+			if consumer != nil {
+				st["mqtt"] = consumer.Stats()
+			}
+			return st
+		}
+	}
+	handler, err := httpapi.New(hcfg)
 	if err != nil {
 		return err
 	}
@@ -108,7 +169,8 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	feedCtx, stopFeed := context.WithCancel(ctx)
-	defer stopFeed()
+	var bg sync.WaitGroup // the sensor services: they write to s until they stop
+	defer func() { stopFeed(); bg.Wait() }()
 	hubDone := make(chan struct{})
 	go func() { hub.Run(feedCtx); close(hubDone) }()
 	defer func() { stopFeed(); <-hubDone }()
@@ -117,6 +179,12 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		if err := waitForSchema(feedCtx, s, log); err != nil {
 			feedErr <- err
 			return
+		}
+		if ing != nil {
+			bg.Go(func() { _ = ing.Run(feedCtx) })
+			if consumer != nil {
+				bg.Go(func() { _ = consumer.Run(feedCtx) })
+			}
 		}
 		feedErr <- follower.Run(feedCtx)
 	}()
