@@ -161,6 +161,67 @@ func (p Packed) EachIn(base string, fn func(i int, v PackedValue) bool) {
 	}
 }
 
+// FieldIn returns the value of field i (an index into l.Fields of the layer p was
+// packed for), text references read from base as in EachIn, without decoding the
+// fields after it; ok is false when p ends or does not parse before field i.
+func (p Packed) FieldIn(base string, i int) (v PackedValue, ok bool) {
+	for j, off := 0, 0; off < len(p) && j <= i; j++ {
+		if j < i {
+			n := p.skip(off)
+			if n <= 0 {
+				return PackedValue{}, false
+			}
+			off += n
+			continue
+		}
+		v, n := p.value(off, base)
+		return v, n > 0
+	}
+	return PackedValue{}, false
+}
+
+// skip returns the length in bytes of the value at off without decoding it (0 when
+// malformed).
+func (p Packed) skip(off int) int {
+	switch PackedKind(p[off]) {
+	case PackedNull, PackedFalse, PackedTrue:
+		return 1
+	case PackedEnum:
+		if len(p)-off < 2 {
+			return 0
+		}
+		return 2
+	case PackedFloat:
+		if len(p)-off < 9 {
+			return 0
+		}
+		return 9
+	case PackedInt:
+		_, m := uvarint(p[off+1:])
+		if m <= 0 {
+			return 0
+		}
+		return 1 + m
+	case PackedText:
+		l, m := uvarint(p[off+1:])
+		if m <= 0 || uint64(len(p)-off-1-m) < l {
+			return 0
+		}
+		return 1 + m + int(l)
+	case PackedTextRef:
+		_, m1 := uvarint(p[off+1:])
+		if m1 <= 0 {
+			return 0
+		}
+		_, m2 := uvarint(p[off+1+m1:])
+		if m2 <= 0 {
+			return 0
+		}
+		return 1 + m1 + m2
+	}
+	return 0
+}
+
 // value decodes the value at off; n is its length in bytes (0 when malformed).
 func (p Packed) value(off int, base string) (v PackedValue, n int) {
 	v.Kind = PackedKind(p[off])

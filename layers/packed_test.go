@@ -89,13 +89,75 @@ func FuzzPackedEach(f *testing.F) {
 	f.Add([]byte(p))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		n := 0
 		layers.Packed(b).Each(func(i int, v layers.PackedValue) bool {
 			if i < len(l.Fields) {
 				_ = l.Value(v, i)
 			}
+			if got, ok := layers.Packed(b).FieldIn("", i); !ok || !reflect.DeepEqual(got, v) {
+				t.Fatalf("FieldIn(%d) = %v, %v; Each gave %v", i, got, ok, v)
+			}
+			n++
 			return true
 		})
+		if _, ok := layers.Packed(b).FieldIn("", n); ok {
+			t.Fatalf("FieldIn(%d) found a value where Each ended", n)
+		}
 	})
+}
+
+// TestPackedFieldIn: FieldIn reads each field as EachIn does, references included,
+// and nothing past the last field or a malformed value.
+func TestPackedFieldIn(t *testing.T) {
+	reg := layers.New()
+	for _, l := range reg.Layers() {
+		props := map[string]any{}
+		base := ""
+		for _, f := range l.Fields {
+			switch f.Type {
+			case layers.TypeText:
+				props[f.Name] = "t-" + f.Name
+			case layers.TypeEnum:
+				props[f.Name] = f.Enum.Codes()[len(f.Enum.Codes())-1]
+			case layers.TypeInt:
+				props[f.Name] = int64(-300)
+			case layers.TypeFloat:
+				props[f.Name] = 2.5
+			case layers.TypeBool:
+				props[f.Name] = true
+			case layers.TypeDate:
+				props[f.Name] = time.Date(2024, 5, 17, 0, 0, 0, 0, time.UTC)
+			}
+		}
+		// Every other text a reference into base.
+		refs := map[int]int{}
+		for i, f := range l.Fields {
+			if f.Type == layers.TypeText && i%2 == 0 {
+				refs[i] = len(base)
+				base += props[f.Name].(string)
+			}
+		}
+		p, err := l.PackRefs(props, func(i int) (int, bool) { off, ok := refs[i]; return off, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []layers.PackedValue
+		p.EachIn(base, func(i int, v layers.PackedValue) bool { want = append(want, v); return true })
+		if len(want) != len(l.Fields) {
+			t.Fatalf("%s: EachIn walked %d fields, want %d", l.Name, len(want), len(l.Fields))
+		}
+		for i, w := range want {
+			if got, ok := p.FieldIn(base, i); !ok || !reflect.DeepEqual(got, w) {
+				t.Errorf("%s: FieldIn(%d) = %+v, %v; want %+v", l.Name, i, got, ok, w)
+			}
+		}
+		if _, ok := p.FieldIn(base, len(l.Fields)); ok {
+			t.Errorf("%s: FieldIn past the last field found a value", l.Name)
+		}
+		if _, ok := p[:len(p)-1].FieldIn(base, len(l.Fields)-1); ok {
+			t.Errorf("%s: FieldIn read a truncated last value", l.Name)
+		}
+	}
 }
 
 // TestPackRefs: texts stored as references into a base string read back as texts;
