@@ -51,9 +51,14 @@ type Dirty struct {
 }
 
 type layerIndex struct {
-	def  *layers.Layer
-	tree rtree.RTreeG[*Record]
-	byID map[int64]*Record
+	def   *layers.Layer
+	tree  rtree.RTreeG[*Record]
+	byID  map[int64]*Record
+	texts *textTable // numbers of the records' interned texts
+}
+
+func newLayerIndex(def *layers.Layer) *layerIndex {
+	return &layerIndex{def: def, byID: map[int64]*Record{}, texts: newTextTable(def)}
 }
 
 // Index is the in-memory spatial index. Create it with New.
@@ -91,7 +96,7 @@ func New(reg *layers.Registry) *Index {
 	ix := &Index{reg: reg, layers: map[string]*layerIndex{}}
 	ix.cands.New = func() any { b := make([]candidate, 0, 64); return &b }
 	for _, l := range reg.Layers() {
-		ix.layers[l.Name] = &layerIndex{def: l, byID: map[int64]*Record{}}
+		ix.layers[l.Name] = newLayerIndex(l)
 		ix.order = append(ix.order, l.Name)
 	}
 	return ix
@@ -115,7 +120,7 @@ type LoadProgress struct {
 func (ix *Index) Load(ctx context.Context, src Source, progress func(LoadProgress)) error {
 	fresh := map[string]*layerIndex{}
 	for _, name := range ix.order {
-		li := &layerIndex{def: ix.layers[name].def, byID: map[int64]*Record{}}
+		li := newLayerIndex(ix.layers[name].def)
 		start := time.Now()
 		err := src.Stream(ctx, name, func(f feature.Feature) error {
 			r, err := newRecord(ix.reg, li.def, f)
@@ -147,11 +152,14 @@ func (ix *Index) Load(ctx context.Context, src Source, progress func(LoadProgres
 	return nil
 }
 
-// put inserts or replaces r; it returns the record it replaced, if any.
+// put inserts or replaces r, numbering its interned texts (r must not be published
+// yet); it returns the record it replaced, if any.
 func (li *layerIndex) put(r *Record) *Record {
+	li.texts.intern(r)
 	old := li.byID[r.ID]
 	if old != nil {
 		li.tree.Delete(old.Bound.Min, old.Bound.Max, old)
+		li.texts.release(old)
 	}
 	li.tree.Insert(r.Bound.Min, r.Bound.Max, r)
 	li.byID[r.ID] = r
@@ -163,6 +171,7 @@ func (li *layerIndex) remove(id int64) *Record {
 	if old != nil {
 		li.tree.Delete(old.Bound.Min, old.Bound.Max, old)
 		delete(li.byID, id)
+		li.texts.release(old)
 	}
 	return old
 }

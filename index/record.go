@@ -17,19 +17,29 @@ import (
 // version. A Record is immutable once it is in the index (an update publishes a new
 // Record), so a caller may keep and read it after the query returns, without locks.
 type Record struct {
+	// The first 64 bytes are what a vector tile reads of most features (the id, a
+	// point's position, the Summary fields' codes, the grade), made once per version
+	// so that a tile walks neither the geometry nor Props: together, so that a
+	// feature costs few cache misses.
+	ID    int64
+	merc  [2]float64              // a point's Web Mercator position (see MercatorPoint)
+	codes [MaxSummaryCodes]uint32 // the Summary fields' codes (see SummaryCodes)
+
+	// Filter attributes: the rank of the risk grade and warning level on their scales
+	// (-1 when the layer has no such field or the value is null), enum codes ("" when
+	// absent), open (-1 absent, 0 false, 1 true), capacity (-1 absent).
+	Grade, Warning int8
+	Open           int8
+	rank           int8  // the layer's position in the registry, for ordering
+	isPoint        bool  // Geometry is an orb.Point; merc holds it projected
+	nCodes         uint8 // codes in use; 0 when the layer has more than MaxSummaryCodes
+
 	Layer   string
-	rank    int8 // the layer's position in the registry, for ordering
-	ID      int64
 	Version int64
 	// Geometry is WGS84 lon/lat degrees. Owned by the index: never modify it.
 	Geometry orb.Geometry
 	Bound    orb.Bound
 
-	// Filter attributes: the rank of the risk grade and warning level on their scales
-	// (-1 when the layer has no such field or the value is null), enum codes ("" when
-	// absent), open (-1 absent, 0 false, 1 true), capacity (-1 absent).
-	Grade, Warning                      int8
-	Open                                int8
 	Category, Kind, Status, Subdistrict string
 	Capacity                            int64
 
@@ -57,6 +67,10 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 	r := &Record{
 		Layer: l.Name, ID: f.ID, Version: f.Version, Geometry: g, Bound: g.Bound(),
 		Grade: -1, Warning: -1, Open: -1, Capacity: -1,
+	}
+	if p, ok := g.(orb.Point); ok {
+		r.isPoint = true
+		r.merc[0], r.merc[1] = Mercator(p)
 	}
 	for i, rl := range reg.Layers() {
 		if rl.Name == l.Name {
@@ -104,6 +118,13 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 		return nil, fmt.Errorf("index: %s id %d: %w", l.Name, f.ID, err)
 	}
 	r.Props = packed
+	nSummary := 0
+	for _, fd := range l.Fields {
+		if fd.Summary {
+			nSummary++
+		}
+	}
+	j := 0
 	// The search texts are slices of the JSON: no second copy of them.
 	r.EachProp(func(i int, v layers.PackedValue) bool {
 		switch l.Fields[i].Name {
@@ -114,9 +135,93 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 		case "external_id":
 			r.ExternalID = v.Text
 		}
+		if l.Fields[i].Summary {
+			if j < len(r.codes) {
+				r.codes[j] = summaryCode(v)
+			}
+			j++
+		}
 		return true
 	})
+	if j != nSummary {
+		return nil, fmt.Errorf("index: %s id %d: packed properties end early", l.Name, f.ID)
+	}
+	if nSummary <= MaxSummaryCodes {
+		r.nCodes = uint8(nSummary)
+	}
 	return r, nil
+}
+
+// MaxSummaryCodes is the most Summary fields a layer may have for its records to
+// carry their codes (see SummaryCodes).
+const MaxSummaryCodes = 8
+
+// Codes of Summary values (see SummaryCodes).
+const (
+	// CodeNull is a null value.
+	CodeNull uint32 = 0
+	// CodeProp is a value to read with Record.Prop.
+	CodeProp uint32 = math.MaxUint32
+)
+
+// summaryCode is the code of v before interning: texts are CodeProp until the
+// layer's text table numbers them (see textTable).
+func summaryCode(v layers.PackedValue) uint32 {
+	switch v.Kind {
+	case layers.PackedNull:
+		return CodeNull
+	case layers.PackedEnum:
+		return 1 + uint32(v.Rank)
+	case layers.PackedFalse:
+		return 1
+	case layers.PackedTrue:
+		return 2
+	}
+	return CodeProp
+}
+
+// SummaryCodes returns, for each Summary field of the record's layer in field order,
+// a code of its value, so that a vector tile needs neither to decode Props nor to
+// compare texts:
+//
+//   - CodeNull for null;
+//   - for an enum, 1 + the rank of its code in Field.Enum;
+//   - for a boolean, 1 for false and 2 for true;
+//   - for a text or date of a field that is not Unique, 1 + a number of the text in
+//     the layer's table of such texts (shared by its fields): among the records one
+//     Visit reports, equal numbers mean equal texts and different numbers different
+//     ones (a number may be given to another text once no record holds it);
+//   - CodeProp for any other value (numbers, texts of unique fields): read it with
+//     Prop.
+//
+// It returns nil when the layer has more than MaxSummaryCodes Summary fields. The
+// slice is the record's own: do not modify it.
+func (r *Record) SummaryCodes() []uint32 { return r.codes[:r.nCodes] }
+
+// Prop returns the value of field i (an index into the layer's Fields); ok is false
+// when i is out of range.
+func (r *Record) Prop(i int) (layers.PackedValue, bool) { return r.Props.FieldIn(r.json, i) }
+
+// MercatorPoint returns the position of a Point feature in Web Mercator scaled to the
+// world square [0, 1]² (x east, y south, as Mercator computes it); ok is false for
+// other geometries.
+func (r *Record) MercatorPoint() (x, y float64, ok bool) {
+	return r.merc[0], r.merc[1], r.isPoint
+}
+
+// MaxMercatorLat is the latitude, in degrees, where the square Web Mercator world
+// ends; Mercator clamps latitudes to ±MaxMercatorLat.
+const MaxMercatorLat = 85.05112877980659
+
+// Mercator returns p (lon/lat degrees) in Web Mercator scaled to the world square
+// [0, 1]²: x from 0 at 180° W, y from 0 at MaxMercatorLat N. Tile coordinates at a
+// zoom are these times the world's size in tile units (a power of two, so exact).
+func Mercator(p orb.Point) (x, y float64) {
+	lat := math.Max(-MaxMercatorLat, math.Min(MaxMercatorLat, p[1]))
+	x = (p[0] + 180) / 360
+	s := math.Sin(lat * math.Pi / 180)
+	y = 0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)
+	return x, y
 }
 
 // EachProp calls fn with every field's value in the layer's field order (see
@@ -181,7 +286,7 @@ func (r *Record) GeoJSON() []byte { return r.AppendGeoJSON(nil, 0, false) }
 // Size is an estimate of the bytes the record holds (struct, strings, JSON,
 // geometry), for the scale figures in docs/benchmarks.md.
 func (r *Record) Size() int {
-	n := 200 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
+	n := 240 + len(r.Category) + len(r.Kind) + len(r.Status) + len(r.Subdistrict) +
 		len(r.Props) + len(r.json)
 	switch g := r.Geometry.(type) {
 	case orb.Point:
