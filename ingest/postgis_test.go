@@ -7,11 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paulmach/orb"
-
-	"riskmap/feature"
 	"riskmap/ingest"
 	"riskmap/internal/pgtest"
+	"riskmap/internal/sensortest"
 	"riskmap/layers"
 	"riskmap/sensors"
 	"riskmap/store"
@@ -45,35 +43,10 @@ type fixture struct {
 
 func newFixture(t *testing.T, start time.Time) *fixture {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	reg := layers.New()
-	st, err := postgis.Open(ctx, pgtest.NewDatabase(t), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	opt := store.WriteOptions{Actor: "test"}
-	if _, err := st.Upsert(ctx, feature.Feature{Layer: layers.WaterloggingSpots, Geometry: orb.Point{114.12, 22.55},
-		Props: map[string]any{"external_id": "WS-1", "name": "Underpass", "kind": "underpass"}}, opt); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Upsert(ctx, feature.Feature{Layer: layers.Slopes, Geometry: orb.Point{114.13, 22.56},
-		Props: map[string]any{"external_id": "SL-1", "name": "Slope", "kind": "natural_slope", "risk_grade": "major"}}, opt); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.BulkLoadSensors(ctx, []feature.Sensor{
-		{ID: 1, ExternalID: "WD-1", Kind: "water_depth_cm", Layer: layers.WaterloggingSpots, FeatureID: 1,
-			Thresholds: &feature.Thresholds{Blue: 10, Yellow: 20, Orange: 30, Red: 50}, RangeMin: 0, RangeMax: 1000, Active: true},
-		{ID: 2, ExternalID: "DP-1", Kind: "displacement_mm", Layer: layers.Slopes, FeatureID: 1,
-			Thresholds: &feature.Thresholds{Blue: 5, Yellow: 10, Orange: 20, Red: 40}, RangeMin: -2000, RangeMax: 2000, Active: true},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := sensortest.Seed(t, pgtest.NewDatabase(t), 1)
 	f := &fixture{st: st, clk: &clock{t: start}}
+	var err error
 	f.svc, err = ingest.New(ingest.Config{Store: st, Registry: reg, Now: f.clk.Now, TickEvery: time.Hour,
 		OnAlerts: func(as []store.StoredAlert) { f.mu.Lock(); f.alerts = append(f.alerts, as...); f.mu.Unlock() }})
 	if err != nil {
@@ -89,13 +62,7 @@ func newFixture(t *testing.T, start time.Time) *fixture {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	sensortest.WaitFor(t, 20*time.Second, what, cond)
 }
 
 func (f *fixture) submit(t *testing.T, rs ...sensors.Reading) {

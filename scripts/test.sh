@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: everything CI runs. Makes sure PostGIS is there, creates a throwaway
+# `make test`: everything CI runs. Makes sure PostGIS and Mosquitto are there, creates a throwaway
 # database, points RISKMAP_TEST_DATABASE_URL at it, and runs gofmt, go vet,
 # staticcheck and the tests with the race detector. Fails if any test was skipped:
 # under `make test` every PostGIS test must really run.
@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 # RISKMAP_CHROMIUM; under make test it must run.
 chromium=$(./scripts/browser.sh)
 export RISKMAP_CHROMIUM="$chromium"
+# An MQTT broker (Mosquitto) for the sensor ingest tests.
+RISKMAP_TEST_MQTT_URL=$(./scripts/mqtt.sh)
+export RISKMAP_TEST_MQTT_URL
 
 ADMIN_URL=${RISKMAP_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DB="riskmap_test_$(date +%s)_$$"

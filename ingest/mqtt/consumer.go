@@ -1,11 +1,19 @@
-// Package mqtt consumes sensor readings from an MQTT broker (eclipse/paho, MQTT
-// 3.1.1) into the ingest service: QoS 1 on a persistent session, and a message is
+// Package mqtt consumes sensor readings from an MQTT broker (eclipse/paho.golang,
+// MQTT 5) into the ingest service: QoS 1 on a persistent session, and a message is
 // acknowledged (PUBACK) only once its readings are durable — committed to the
 // database, or, while the database is unavailable, written to the local spool
 // (package ingest/spool, fsync'd) that a drainer empties into the database when
 // it is back. A message not acknowledged when the process stops is redelivered by
 // the broker to the next session with the same client id; readings are idempotent
 // on (sensor, drill, time), so a redelivery stores nothing twice.
+//
+// MQTT 5 rather than 3.1.1 because of flow control: a broker sends a 3.1.1
+// client at most a fixed number of unacknowledged QoS 1 messages (Mosquitto: 20),
+// so a consumer that acknowledges after storing gets at most 20 messages per
+// database commit, and a fast publisher then overflows the broker's queue for the
+// client (Mosquitto drops beyond max_queued_messages, 1,000) — losing exactly what
+// QoS 1 was meant to keep. An MQTT 5 client announces its own Receive Maximum
+// (ReceiveMaximum here), so whole batches are in flight at once.
 //
 // Messages are stored in batches (one transaction for up to BatchSize readings or
 // BatchWait), which is what lets one consumer keep up with thousands of readings
@@ -20,11 +28,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
 
 	"riskmap/ingest"
 	"riskmap/ingest/spool"
@@ -57,11 +67,15 @@ type Config struct {
 	Store   Store
 	Spool   *spool.Spool
 	// BatchSize is the most readings stored in one transaction (default 5,000);
-	// BatchWait how long a batch waits for more messages once it has one
-	// (default 10 ms).
+	// BatchWait the longest a batch waits for more messages once it has one
+	// (default 10 ms; it closes earlier after 1 ms without a message).
 	BatchSize int
 	BatchWait time.Duration
-	Logger    *slog.Logger
+	// SessionExpiry is how long the broker keeps the session (subscription and
+	// queued messages) while the consumer is away (default 7 days, at most
+	// ~136 years).
+	SessionExpiry time.Duration
+	Logger        *slog.Logger
 }
 
 // Stats are the consumer's counters since start.
@@ -80,7 +94,7 @@ type Stats struct {
 type Consumer struct {
 	cfg  Config
 	log  *slog.Logger
-	msgs chan paho.Message
+	msgs chan inbound
 
 	connected                                             atomic.Bool
 	messages, malformed, rejected, stored, spooled, drain atomic.Int64
@@ -101,10 +115,13 @@ func New(cfg Config) (*Consumer, error) {
 	if cfg.BatchWait <= 0 {
 		cfg.BatchWait = 10 * time.Millisecond
 	}
+	if cfg.SessionExpiry <= 0 {
+		cfg.SessionExpiry = DefaultSessionExpiry
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Consumer{cfg: cfg, log: cfg.Logger, msgs: make(chan paho.Message, 4096), drainNow: make(chan struct{}, 1)}, nil
+	return &Consumer{cfg: cfg, log: cfg.Logger, msgs: make(chan inbound, 4096), drainNow: make(chan struct{}, 1)}, nil
 }
 
 // Stats returns the counters.
@@ -118,33 +135,68 @@ func (c *Consumer) Stats() Stats {
 // disconnects. Messages received but not yet durable when ctx ends are not
 // acknowledged: the broker redelivers them to the next session.
 func (c *Consumer) Run(ctx context.Context) error {
-	opts := paho.NewClientOptions().
-		AddBroker(c.cfg.URL).
-		SetClientID(c.cfg.ClientID).
-		SetCleanSession(false).
-		SetAutoAckDisabled(true).
-		SetOrderMatters(false).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(5 * time.Second).
-		SetKeepAlive(30 * time.Second).
-		SetDefaultPublishHandler(c.receive).
-		SetOnConnectHandler(func(cl paho.Client) {
+	u, err := url.Parse(c.cfg.URL)
+	if err != nil {
+		return fmt.Errorf("mqtt: broker URL: %w", err)
+	}
+	if u.Scheme == "tcp" {
+		u.Scheme = "mqtt"
+	}
+	recvMax := uint16(ReceiveMaximum)
+	connCtx, stopConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConn()
+	cm, err := autopaho.NewConnection(connCtx, autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{u},
+		KeepAlive:                     30,
+		CleanStartOnInitialConnection: false,
+		SessionExpiryInterval:         uint32(min(c.cfg.SessionExpiry/time.Second, 1<<32-1)),
+		ReconnectBackoff:              autopaho.NewExponentialBackoff(100*time.Millisecond, 5*time.Second, 500*time.Millisecond, 2),
+		ConnectPacketBuilder: func(cp *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			if cp.Properties == nil {
+				cp.Properties = &paho.ConnectProperties{}
+			}
+			cp.Properties.ReceiveMaximum = &recvMax
+			return cp, nil
+		},
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			c.connected.Store(true)
 			c.log.Info("mqtt: connected", "broker", c.cfg.URL, "client_id", c.cfg.ClientID)
 			// The persistent session keeps the subscription; subscribing again is
 			// harmless and covers a broker that lost its state.
-			if t := cl.Subscribe(c.cfg.Topic, 1, c.receive); t.WaitTimeout(10*time.Second) && t.Error() != nil {
-				c.log.Error("mqtt: subscribe", "topic", c.cfg.Topic, "err", t.Error())
-			}
-		}).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			go func() {
+				sctx, cancel := context.WithTimeout(connCtx, 10*time.Second)
+				defer cancel()
+				if _, err := cm.Subscribe(sctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+					{Topic: c.cfg.Topic, QoS: 1}}}); err != nil {
+					c.log.Error("mqtt: subscribe", "topic", c.cfg.Topic, "err", err)
+				}
+			}()
+		},
+		OnConnectionDown: func() bool {
 			c.connected.Store(false)
-			c.log.Warn("mqtt: connection lost", "err", err)
-		})
-	client := paho.NewClient(opts)
-	client.Connect() // retries in the background (SetConnectRetry)
+			c.log.Warn("mqtt: connection lost")
+			return true
+		},
+		OnConnectError: func(err error) { c.log.Warn("mqtt: connecting", "broker", c.cfg.URL, "err", err) },
+		ClientConfig: paho.ClientConfig{
+			ClientID:                   c.cfg.ClientID,
+			EnableManualAcknowledgment: true,
+			SendAcksInterval:           2 * time.Millisecond,
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+				func(pr paho.PublishReceived) (bool, error) {
+					c.messages.Add(1)
+					select {
+					case c.msgs <- inbound{pkt: pr.Packet, cl: pr.Client}:
+					case <-connCtx.Done():
+					}
+					return true, nil
+				},
+			},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -153,20 +205,34 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.batcher(ctx)
 	cancel()
 	wg.Wait()
-	client.Disconnect(250)
+	dctx, cancelD := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	_ = cm.Disconnect(dctx)
+	cancelD()
+	stopConn()
+	<-cm.Done()
 	c.connected.Store(false)
 	return nil
 }
 
-// receive is paho's handler: it only queues (called on its own goroutine).
-func (c *Consumer) receive(_ paho.Client, m paho.Message) {
-	c.messages.Add(1)
-	c.msgs <- m
+// ReceiveMaximum is how many unacknowledged messages the consumer lets the broker
+// send it at once; DefaultSessionExpiry is Config.SessionExpiry's default.
+const (
+	ReceiveMaximum       = 20000
+	DefaultSessionExpiry = 7 * 24 * time.Hour
+)
+
+// inbound is a received message and the connection it came on (its
+// acknowledgement goes there).
+type inbound struct {
+	pkt *paho.Publish
+	cl  *paho.Client
 }
+
+func (m inbound) ack() { _ = m.cl.Ack(m.pkt) }
 
 // pending is a message with its parsed readings.
 type pending struct {
-	msg paho.Message
+	msg inbound
 	rs  []sensors.Reading
 }
 
@@ -181,20 +247,30 @@ func (c *Consumer) batcher(ctx context.Context) {
 		case m := <-c.msgs:
 			batch, n = c.add(batch, n, m)
 		}
-		timer := time.NewTimer(c.cfg.BatchWait)
+		// The batch closes at BatchSize readings, after BatchWait, or as soon as
+		// no message has come for a millisecond: the broker sends a client only
+		// so many unacknowledged messages (Mosquitto: 20), so once they are here
+		// waiting longer only delays their acknowledgement and the next ones.
+		deadline := time.NewTimer(c.cfg.BatchWait)
+		idle := time.NewTimer(time.Millisecond)
 	collect:
 		for n < c.cfg.BatchSize {
 			select {
 			case m := <-c.msgs:
 				batch, n = c.add(batch, n, m)
-			case <-timer.C:
+				idle.Reset(time.Millisecond)
+			case <-idle.C:
+				break collect
+			case <-deadline.C:
 				break collect
 			case <-ctx.Done():
-				timer.Stop()
+				deadline.Stop()
+				idle.Stop()
 				return
 			}
 		}
-		timer.Stop()
+		deadline.Stop()
+		idle.Stop()
 		if !c.store(ctx, batch) {
 			return
 		}
@@ -202,12 +278,12 @@ func (c *Consumer) batcher(ctx context.Context) {
 }
 
 // add parses m into the batch; a malformed payload is acknowledged and dropped.
-func (c *Consumer) add(batch []pending, n int, m paho.Message) ([]pending, int) {
-	rs, err := ingest.ParseReadings(m.Payload())
+func (c *Consumer) add(batch []pending, n int, m inbound) ([]pending, int) {
+	rs, err := ingest.ParseReadings(m.pkt.Payload)
 	if err != nil {
 		c.malformed.Add(1)
-		c.log.Warn("mqtt: malformed payload dropped", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)
-		m.Ack()
+		c.log.Warn("mqtt: malformed payload dropped", "topic", m.pkt.Topic, "bytes", len(m.pkt.Payload), "err", err)
+		m.ack()
 		return batch, n
 	}
 	return append(batch, pending{msg: m, rs: rs}), n + len(rs)
@@ -287,7 +363,7 @@ func (c *Consumer) store(ctx context.Context, batch []pending) bool {
 		c.cfg.Service.Observe(all)
 	}
 	for _, p := range batch {
-		p.msg.Ack()
+		p.msg.ack()
 	}
 	return true
 }
