@@ -6,6 +6,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"riskmap/geo"
+	"riskmap/index"
 )
 
 // Extent is the size of a tile in tile units (MVT 2.1's default).
@@ -15,7 +16,7 @@ const Extent = 4096
 const MaxZoom = 22
 
 // maxLat is the latitude where the square Web Mercator world ends, degrees.
-const maxLat = 85.05112877980659
+const maxLat = index.MaxMercatorLat
 
 // CRS is the coordinate system tiles are drawn in.
 type CRS uint8
@@ -65,11 +66,15 @@ func (pr *projection) project(p orb.Point) (float64, float64) {
 	if pr.crs == GCJ02 {
 		p = geo.WGS84ToGCJ02(p)
 	}
-	lat := math.Max(-maxLat, math.Min(maxLat, p[1]))
-	x := (p[0] + 180) / 360 * pr.scale
-	s := math.Sin(lat * math.Pi / 180)
-	y := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * pr.scale
-	return x - pr.x0, y - pr.y0
+	return pr.fromMercator(index.Mercator(p))
+}
+
+// fromMercator returns a position given in Web Mercator scaled to the world square
+// (index.Mercator) in the tile's units. scale is a power of two, so the products
+// are exact: a position projected once per record (index.Record.MercatorPoint)
+// lands where project puts it, to the bit.
+func (pr *projection) fromMercator(x, y float64) (float64, float64) {
+	return x*pr.scale - pr.x0, y*pr.scale - pr.y0
 }
 
 // unproject returns the lon/lat (in the tile's CRS) of a position in tile units.

@@ -1,7 +1,6 @@
 package tiles
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -89,6 +88,7 @@ type layerSpec struct {
 	gradeField           int      // index of risk_grade in def.Fields, -1 when none
 	dedup                []bool   // per field: de-duplicate its text values within a tile
 	grades               []string // risk grade codes, least severe first
+	summary              []int    // the Summary fields' indexes, in field order (index.Record.SummaryCodes)
 	pool                 sync.Pool
 }
 
@@ -122,6 +122,9 @@ func NewRenderer(reg *layers.Registry, src Source, opt Options) (*Renderer, erro
 			if f.Name == gradeFieldName {
 				sp.gradeField = i
 			}
+			if f.Summary {
+				sp.summary = append(sp.summary, i)
+			}
 		}
 		if sp.cluster {
 			if sp.gradeField < 0 {
@@ -148,10 +151,18 @@ func (r *Renderer) Options() Options { return r.opt }
 type scratch struct {
 	w     *mvt.Layer
 	recs  []*index.Record
+	items []item // the records keyed by id, and the radix sort's second buffer
+	tmp   []item
 	enums [][]int32 // per field, per enum rank: value index in this tile, -1 if none yet
 	bools [][2]int32
+	// texts: per number of an interned text (index.Record.SummaryCodes), its value
+	// index in the tile when the slot's stamp is this tile's.
+	texts []textSlot
+	stamp uint32
 	cells []cell
 }
+
+type textSlot struct{ stamp, value uint32 }
 
 func newScratch(sp *layerSpec) *scratch {
 	s := &scratch{w: mvt.NewLayer(sp.def.Name, Extent, sp.keys)}
@@ -168,6 +179,11 @@ func newScratch(sp *layerSpec) *scratch {
 func (s *scratch) reset() {
 	s.w.Reset()
 	s.recs = s.recs[:0]
+	s.items = s.items[:0]
+	if s.stamp++; s.stamp == 0 { // wrapped: forget every old stamp
+		clear(s.texts)
+		s.stamp = 1
+	}
 	for _, e := range s.enums {
 		for j := range e {
 			e[j] = -1
@@ -200,26 +216,39 @@ func (r *Renderer) Render(dst []byte, layer string, req Request) ([]byte, orb.Bo
 	s := sp.pool.Get().(*scratch)
 	defer sp.pool.Put(s)
 	s.reset()
-	if err := r.src.Visit(layer, qb, req.Filter, func(rec *index.Record) bool {
-		s.recs = append(s.recs, rec)
-		return true
-	}); err != nil {
+	var err error
+	if clustered {
+		// Clusters do not depend on the order of the records (see writeClusters).
+		err = r.src.Visit(layer, qb, req.Filter, func(rec *index.Record) bool {
+			s.recs = append(s.recs, rec)
+			return true
+		})
+	} else {
+		err = r.src.Visit(layer, qb, req.Filter, func(rec *index.Record) bool {
+			s.items = append(s.items, item{idKey(rec.ID), rec})
+			return true
+		})
+	}
+	if err != nil {
 		return dst, qb, err
 	}
-	// The tree's order depends on its insertion history; ids make the bytes (and
-	// so the ETag) the same in every process.
-	slices.SortFunc(s.recs, func(a, b *index.Record) int { return cmp.Compare(a.ID, b.ID) })
 
 	detail := int(req.Z) >= r.opt.DetailZoom
 	sh := newShaper(pr, float64(r.opt.Buffer))
 	if clustered {
 		r.writeClusters(s, sp, sh, detail)
 	} else {
-		for _, rec := range s.recs {
-			r.writeFeature(s, sp, sh, rec, detail)
+		// The tree's order depends on its insertion history; ids make the bytes
+		// (and so the ETag) the same in every process.
+		for _, it := range s.sortItems() {
+			r.writeFeature(s, sp, sh, it.rec, detail)
 		}
 	}
-	s.recs = s.recs[:0] // drop the records: the pool must not keep them alive
+	// Drop the records: the pool must not keep them alive.
+	clear(s.recs)
+	clear(s.tmp[:min(len(s.items), cap(s.tmp))]) // the sort wrote no more of it
+	clear(s.items)
+	s.recs, s.items = s.recs[:0], s.items[:0]
 	return s.w.AppendTile(dst), qb, nil
 }
 
@@ -228,67 +257,155 @@ func (r *Renderer) writeFeature(s *scratch, sp *layerSpec, sh *shaper, rec *inde
 	w := s.w
 	w.BeginFeature(uint64(rec.ID), true)
 	w.Tag(0, w.AddValue(mvt.Int(rec.ID)))
-	r.writeProps(s, sp, rec, detail)
-	sh.write(w, rec.Geometry)
+	if detail {
+		r.writeProps(s, sp, rec)
+	} else {
+		r.writeSummary(s, sp, rec)
+	}
+	if x, y, ok := rec.MercatorPoint(); ok && sh.pr.crs == WGS84 {
+		// A point, projected when the record was made (the same arithmetic as
+		// sh.write's): nothing of the geometry itself is read.
+		x, y = sh.pr.fromMercator(x, y)
+		if sh.inside(x, y) {
+			w.Point(round(x), round(y))
+		}
+	} else {
+		sh.write(w, rec.Geometry)
+	}
 	w.EndFeature()
 }
 
-// writeProps tags the current feature with the record's fields (Summary fields
-// only, unless detail). Null values are left out (MVT has no null).
-func (r *Renderer) writeProps(s *scratch, sp *layerSpec, rec *index.Record, detail bool) {
-	w, fields := s.w, sp.def.Fields
+// writeProps tags the current feature with every field of the record. Null values
+// are left out (MVT has no null).
+func (r *Renderer) writeProps(s *scratch, sp *layerSpec, rec *index.Record) {
+	n := len(sp.def.Fields)
 	rec.EachProp(func(i int, v layers.PackedValue) bool {
-		if i >= len(fields) {
+		if i >= n {
 			return false
 		}
-		if !detail && !fields[i].Summary {
-			return true
-		}
-		key := uint32(1 + i)
-		switch v.Kind {
-		case layers.PackedText:
-			if sp.dedup[i] {
-				// Names, causes, departments repeat across points: stored once per
-				// tile (the dense z14 tile: 708 → 397 kB).
-				w.Tag(key, w.Value(mvt.String(v.Text)))
-			} else {
-				w.Tag(key, w.AddValue(mvt.String(v.Text))) // unique fields (external ids)
-			}
-		case layers.PackedInt:
-			w.Tag(key, w.AddValue(mvt.Int(v.Int)))
-		case layers.PackedFloat:
-			w.Tag(key, w.AddValue(mvt.Double(v.Float)))
-		case layers.PackedTrue, layers.PackedFalse:
-			b := 0
-			if v.Bool() {
-				b = 1
-			}
-			if s.bools[i][b] < 0 {
-				s.bools[i][b] = int32(w.AddValue(mvt.Bool(v.Bool())))
-			}
-			w.Tag(key, uint32(s.bools[i][b]))
-		case layers.PackedEnum:
-			e := s.enums[i]
-			if e == nil || v.Rank >= len(e) {
-				return true
-			}
-			if e[v.Rank] < 0 {
-				e[v.Rank] = int32(w.AddValue(mvt.String(fields[i].Enum.Choices[v.Rank].Code)))
-			}
-			w.Tag(key, uint32(e[v.Rank]))
-		}
+		r.tag(s, sp, i, v)
 		return true
 	})
+}
+
+// writeSummary tags the current feature with the record's Summary fields from their
+// codes (index.Record.SummaryCodes), reading Props only for a value that has no
+// code and for the first use of an interned text in the tile.
+func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
+	codes := rec.SummaryCodes()
+	if len(codes) != len(sp.summary) {
+		// Not a record of this registry's layer: walk its properties.
+		rec.EachProp(func(i int, v layers.PackedValue) bool {
+			if i >= len(sp.def.Fields) {
+				return false
+			}
+			if sp.def.Fields[i].Summary {
+				r.tag(s, sp, i, v)
+			}
+			return true
+		})
+		return
+	}
+	w, fields := s.w, sp.def.Fields
+	for j, c := range codes {
+		if c == index.CodeNull {
+			continue
+		}
+		i := sp.summary[j]
+		key := uint32(1 + i)
+		f := &fields[i]
+		switch {
+		case c == index.CodeProp:
+			if v, ok := rec.Prop(i); ok {
+				r.tag(s, sp, i, v)
+			}
+		case f.Type == layers.TypeEnum:
+			if e := s.enums[i]; int(c-1) < len(e) {
+				if e[c-1] < 0 {
+					e[c-1] = int32(w.AddValue(mvt.String(f.Enum.Choices[c-1].Code)))
+				}
+				w.Tag(key, uint32(e[c-1]))
+			}
+		case f.Type == layers.TypeBool:
+			b := c - 1 // 0 false, 1 true
+			if b > 1 {
+				continue
+			}
+			if s.bools[i][b] < 0 {
+				s.bools[i][b] = int32(w.AddValue(mvt.Bool(b == 1)))
+			}
+			w.Tag(key, uint32(s.bools[i][b]))
+		default: // an interned text: the same number is the same text
+			id := int(c - 1)
+			if id >= len(s.texts) {
+				s.texts = append(s.texts, make([]textSlot, max(id+1, 2*len(s.texts), 256)-len(s.texts))...)
+			}
+			t := &s.texts[id]
+			if t.stamp != s.stamp {
+				v, ok := rec.Prop(i)
+				if !ok || v.Kind != layers.PackedText {
+					continue
+				}
+				t.stamp, t.value = s.stamp, w.AddValue(mvt.String(v.Text))
+			}
+			w.Tag(key, t.value)
+		}
+	}
+}
+
+// tag tags the current feature with field i's value v.
+func (r *Renderer) tag(s *scratch, sp *layerSpec, i int, v layers.PackedValue) {
+	w, fields := s.w, sp.def.Fields
+	key := uint32(1 + i)
+	switch v.Kind {
+	case layers.PackedText:
+		if sp.dedup[i] {
+			// Names, causes, departments repeat across points: stored once per
+			// tile (the dense z14 tile: 708 → 397 kB).
+			w.Tag(key, w.Value(mvt.String(v.Text)))
+		} else {
+			w.Tag(key, w.AddValue(mvt.String(v.Text))) // unique fields (external ids)
+		}
+	case layers.PackedInt:
+		w.Tag(key, w.AddValue(mvt.Int(v.Int)))
+	case layers.PackedFloat:
+		w.Tag(key, w.AddValue(mvt.Double(v.Float)))
+	case layers.PackedTrue, layers.PackedFalse:
+		b := 0
+		if v.Bool() {
+			b = 1
+		}
+		if s.bools[i][b] < 0 {
+			s.bools[i][b] = int32(w.AddValue(mvt.Bool(v.Bool())))
+		}
+		w.Tag(key, uint32(s.bools[i][b]))
+	case layers.PackedEnum:
+		e := s.enums[i]
+		if e == nil || v.Rank >= len(e) {
+			return
+		}
+		if e[v.Rank] < 0 {
+			e[v.Rank] = int32(w.AddValue(mvt.String(fields[i].Enum.Choices[v.Rank].Code)))
+		}
+		w.Tag(key, uint32(e[v.Rank]))
+	}
 }
 
 // cell accumulates the points of one cluster cell.
 type cell struct {
 	n      int
-	sx, sy float64 // sums of member positions, tile units
+	sx, sy int64 // sums of member positions, in 1/fixedOne tile units
 	grades [8]int32
 	max    int // highest grade rank, -1 none
 	first  *index.Record
 }
+
+// fixedOne is one tile unit in the fixed-point sums of cluster positions: integers,
+// so a cluster's centroid does not depend on the order its members are added in
+// (float sums would, by rounding), and the records need no sorting. At 2^16, a
+// position is kept to 1/65,536 of a tile unit, and a cell's sums hold 2^34 members
+// before they could overflow.
+const fixedOne = 1 << 16
 
 // writeClusters aggregates the records (points) into cells of ClusterCell tile
 // units on a grid aligned to the world, so a cell and its cluster are the same in
@@ -309,13 +426,20 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 		s.cells[i] = cell{max: -1}
 	}
 	lo := -float64(cs)
+	wgs84 := sh.pr.crs == WGS84
 	for _, rec := range s.recs {
-		p, ok := rec.Geometry.(orb.Point)
+		mx, my, ok := rec.MercatorPoint()
 		if !ok {
-			r.writeFeature(s, sp, sh, rec, detail)
+			// Not a point: written as it is, before the cells, in id order.
+			s.items = append(s.items, item{idKey(rec.ID), rec})
 			continue
 		}
-		x, y := sh.pr.project(p)
+		var x, y float64
+		if wgs84 {
+			x, y = sh.pr.fromMercator(mx, my)
+		} else {
+			x, y = sh.pr.project(rec.Geometry.(orb.Point))
+		}
 		cx, cy := int(math.Floor((x-lo)/float64(cs))), int(math.Floor((y-lo)/float64(cs)))
 		if cx < 0 || cy < 0 || cx >= n || cy >= n {
 			continue // beyond the buffer ring: another tile's
@@ -325,12 +449,15 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 			c.first = rec
 		}
 		c.n++
-		c.sx += x
-		c.sy += y
+		c.sx += int64(math.RoundToEven(x * fixedOne))
+		c.sy += int64(math.RoundToEven(y * fixedOne))
 		if g := int(rec.Grade); g >= 0 && g < len(c.grades) {
 			c.grades[g]++
 			c.max = max(c.max, g)
 		}
+	}
+	for _, it := range s.sortItems() {
+		r.writeFeature(s, sp, sh, it.rec, detail)
 	}
 	w := s.w
 	for i := range s.cells {
@@ -338,7 +465,7 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 		if c.n == 0 {
 			continue
 		}
-		x, y := c.sx/float64(c.n), c.sy/float64(c.n)
+		x, y := float64(c.sx)/fixedOne/float64(c.n), float64(c.sy)/fixedOne/float64(c.n)
 		if !sh.inside(x, y) {
 			*c = cell{}
 			continue // drawn by the tile it lies in
@@ -361,4 +488,59 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 		}
 		*c = cell{}
 	}
+}
+
+// item is a record keyed by its id for sorting.
+type item struct {
+	key uint64 // idKey(rec.ID)
+	rec *index.Record
+}
+
+// idKey maps ids to unsigned keys in the same order.
+func idKey(id int64) uint64 { return uint64(id) ^ 1<<63 }
+
+// sortItems sorts s.items by key (ids are unique in a layer, so the order is
+// total) and returns them; the result is s.items or s.tmp. It is a least
+// significant digit first radix sort over the key's bytes that skips the bytes all
+// keys share (the high bytes of the ids, mostly): no comparisons and no reads of
+// the records.
+func (s *scratch) sortItems() []item {
+	a := s.items
+	if len(a) < 48 {
+		for i := 1; i < len(a); i++ {
+			for j := i; j > 0 && a[j].key < a[j-1].key; j-- {
+				a[j], a[j-1] = a[j-1], a[j]
+			}
+		}
+		return a
+	}
+	var counts [8][256]int
+	for _, it := range a {
+		k := it.key
+		for d := range counts {
+			counts[d][byte(k>>(8*d))]++
+		}
+	}
+	if cap(s.tmp) < len(a) {
+		s.tmp = make([]item, len(a), cap(a))
+	}
+	src, dst := a, s.tmp[:len(a)]
+	for d := range counts {
+		c := &counts[d]
+		if c[byte(a[0].key>>(8*d))] == len(a) {
+			continue // every key has this byte
+		}
+		at := 0
+		for b, n := range c {
+			c[b] = at
+			at += n
+		}
+		for _, it := range src {
+			b := byte(it.key >> (8 * d))
+			dst[c[b]] = it
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
 }
