@@ -83,6 +83,9 @@ type serveOptions struct {
 	spoolDir        string
 	sensorTick      time.Duration
 	writeToken      string
+	// mqttSessionExpiry: how long the broker keeps the consumer's session (0:
+	// the consumer's default, 7 days). Tests shorten it.
+	mqttSessionExpiry time.Duration
 }
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
@@ -143,7 +146,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 				return err
 			}
 			consumer, err = mqtt.New(mqtt.Config{URL: opt.mqttURL, ClientID: opt.mqttClientID, Service: ing, Store: s,
-				Spool: sp, Logger: log})
+				Spool: sp, SessionExpiry: opt.mqttSessionExpiry, Logger: log})
 			if err != nil {
 				return err
 			}
