@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"container/list"
 	"hash/crc32"
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,11 +42,23 @@ type Entry struct {
 	charged int64 // bytes counted in the cache's size
 }
 
+// castagnoli is the CRC-32C table (hardware-accelerated where the CPU has it).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // NewEntry wraps an encoded layer tile and the WGS84 bound it depends on.
 func NewEntry(raw []byte, bound orb.Bound) *Entry {
-	h := fnv.New64a()
-	h.Write(raw)
-	return &Entry{Raw: raw, ETag: `"` + strconv.FormatUint(h.Sum64(), 36) + `"`, CRC: crc32.ChecksumIEEE(raw), bound: bound}
+	crc := crc32.ChecksumIEEE(raw)
+	return &Entry{Raw: raw, ETag: entryTag(crc, raw), CRC: crc, bound: bound}
+}
+
+// entryTag is the strong ETag of raw, given its CRC-32 (IEEE): that CRC and raw's
+// CRC-32C, two independent 32-bit checks, as one 64-bit number in base 36. Both
+// are fixed functions of the bytes, so every process serving the same tile gives it
+// the same tag, and both run at several GB/s, where FNV-1a, a multiplication per
+// byte, took 5 % of an uncached tile's time.
+func entryTag(crcIEEE uint32, raw []byte) string {
+	tag := uint64(crcIEEE)<<32 | uint64(crc32.Checksum(raw, castagnoli))
+	return `"` + strconv.FormatUint(tag, 36) + `"`
 }
 
 var flaters = sync.Pool{New: func() any {

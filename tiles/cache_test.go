@@ -388,3 +388,29 @@ func TestCacheBoundedLRU(t *testing.T) {
 		t.Error("the least recently used tile was kept")
 	}
 }
+
+// TestEntryETag: a tile's ETag is a fixed function of its bytes — the same in every
+// process and every run (pinned here by the standard check values of CRC-32,
+// 0xcbf43926, and CRC-32C, 0xe3069283, for "123456789") — and changes with them.
+func TestEntryETag(t *testing.T) {
+	if got := tiles.NewEntry([]byte("123456789"), orb.Bound{}).ETag; got != `"33nmz6b9a0goz"` {
+		t.Errorf("ETag of the check string %s, want \"33nmz6b9a0goz\" (0xcbf43926 << 32 | 0xe3069283 in base 36)", got)
+	}
+	ix, _ := demoIndex(t)
+	r := newRenderer(t, ix, tiles.Options{})
+	raw := render(t, r, layers.RiskPoints, tiles.Request{Coord: coordAt(luohu, 15), Filter: noFilter})
+	tag := tiles.NewEntry(raw, orb.Bound{}).ETag
+	if again := tiles.NewEntry(bytes.Clone(raw), orb.Bound{}).ETag; again != tag {
+		t.Errorf("same bytes, ETags %s and %s", tag, again)
+	}
+	seen := map[string]int{tag: -1}
+	for i := 0; i < len(raw); i += 97 {
+		changed := bytes.Clone(raw)
+		changed[i] ^= 1 << (i % 8)
+		e := tiles.NewEntry(changed, orb.Bound{})
+		if j, dup := seen[e.ETag]; dup {
+			t.Fatalf("byte %d flipped: ETag %s, as with change %d", i, e.ETag, j)
+		}
+		seen[e.ETag] = i
+	}
+}
