@@ -84,6 +84,7 @@ type Hub struct {
 	closed bool
 
 	running atomic.Bool
+	urgent  chan struct{} // PublishNow: flush without waiting for the tick
 
 	published, coalesced, delivered, replayed, reloads, dropped atomic.Int64
 
@@ -109,6 +110,7 @@ func NewHub(opt Options) *Hub {
 		ring:   ring{window: opt.Window},
 		merge:  map[key]merged{},
 		groups: map[string]*Batch{},
+		urgent: make(chan struct{}, 1),
 	}
 }
 
@@ -128,6 +130,17 @@ func (h *Hub) Publish(evs ...Event) {
 	h.pending = append(h.pending, evs...)
 	h.pubMu.Unlock()
 	h.published.Add(int64(len(evs)))
+}
+
+// PublishNow publishes events that must not wait for the next flush tick — alerts
+// — and makes Run flush at once (with whatever else is pending). Use it for rare
+// events only: each call is a flush.
+func (h *Hub) PublishNow(evs ...Event) {
+	h.Publish(evs...)
+	select {
+	case h.urgent <- struct{}{}:
+	default:
+	}
 }
 
 // Reset tells every subscriber to reload: the data was replaced wholesale (the
@@ -159,6 +172,8 @@ func (h *Hub) Run(ctx context.Context) {
 			return
 		case now := <-t.C:
 			h.flush(now)
+		case <-h.urgent:
+			h.flush(time.Now())
 		}
 	}
 }

@@ -631,3 +631,26 @@ func TestConcurrentSubscribers(t *testing.T) {
 	wg.Wait()
 	<-done
 }
+
+// TestPublishNow: an urgent event does not wait for the flush tick.
+func TestPublishNow(t *testing.T) {
+	h := NewHub(Options{Flush: time.Hour, Heartbeat: -1})
+	runHub(t, h)
+	s := subscribe(t, h, Filter{}, 0, false)
+	e := change(1, "a", 7, 0)
+	e.Type, e.NoCoalesce = "alert", true
+	start := time.Now()
+	h.PublishNow(e)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bs, err := s.Next(ctx, nil)
+	if err != nil {
+		t.Fatalf("no batch within 5 s with an hourly flush: %v", err)
+	}
+	if len(bs) != 1 || len(bs[0].Events) != 1 || bs[0].Events[0].Type != "alert" {
+		t.Fatalf("batches %+v", bs)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("delivered after %v", d)
+	}
+}

@@ -136,7 +136,7 @@ func (s *server) ackAlert(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s.hub != nil {
-		s.hub.Publish(ingest.AlertEvent(ingest.EventAlertAck, a))
+		s.hub.PublishNow(ingest.AlertEvent(ingest.EventAlertAck, a))
 	}
 	writeJSON(w, http.StatusOK, ingest.ViewAlert(a))
 	return nil

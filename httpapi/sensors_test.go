@@ -50,7 +50,7 @@ func newSensorRig(t *testing.T, token string) *sensorRig {
 		Logger: slog.New(slog.DiscardHandler),
 		OnAlerts: func(as []store.StoredAlert) {
 			for _, a := range as {
-				hub.Publish(ingest.AlertEvent(ingest.EventAlert, a))
+				hub.PublishNow(ingest.AlertEvent(ingest.EventAlert, a))
 			}
 		}})
 	if err != nil {

@@ -102,7 +102,7 @@ func (s *server) setSignal(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s.hub != nil {
-		s.hub.Publish(ingest.SignalEvent(g))
+		s.hub.PublishNow(ingest.SignalEvent(g))
 	}
 	writeJSON(w, http.StatusOK, ingest.ViewSignal(g))
 	return nil

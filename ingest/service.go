@@ -19,6 +19,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -521,8 +522,11 @@ func (s *Service) writer(ctx context.Context) {
 	}
 }
 
-// flush writes what is pending in one transaction; on failure it is put back
-// (states newer than the failed ones win, alerts keep their order).
+// flush writes what is pending; on failure it is put back (states newer than the
+// failed ones win, alerts keep their order). Alerts go first, in a transaction
+// of their own with the states of their objects, so that an alert is never held
+// up by a large write of current values (during a storm every reading changes its
+// object's value); the other states follow in a second transaction.
 func (s *Service) flush(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -533,6 +537,34 @@ func (s *Service) flush(ctx context.Context) error {
 	if len(states) == 0 && len(alerts) == 0 {
 		return nil
 	}
+	first := states
+	var rest map[objKey]sensors.ObjectState
+	if len(alerts) > 0 && len(states) > 2*len(alerts) {
+		first, rest = map[objKey]sensors.ObjectState{}, states
+		for _, a := range alerts {
+			k := objKey{a.Layer, a.FeatureID, a.Drill}
+			if st, ok := rest[k]; ok {
+				first[k] = st
+				delete(rest, k)
+			}
+		}
+	}
+	if err := s.write(ctx, first, alerts); err != nil {
+		s.putBack(states, alerts)
+		return err
+	}
+	if len(rest) > 0 {
+		if err := s.write(ctx, rest, nil); err != nil {
+			s.putBack(rest, nil)
+			return err
+		}
+	}
+	return nil
+}
+
+// write stores states and alerts in one transaction and hands the stored alerts
+// to OnAlerts.
+func (s *Service) write(ctx context.Context, states map[objKey]sensors.ObjectState, alerts []sensors.Alert) error {
 	keys := make([]objKey, 0, len(states))
 	for k := range states {
 		keys = append(keys, k)
@@ -541,16 +573,13 @@ func (s *Service) flush(ctx context.Context) error {
 		if c := strings.Compare(a.layer, b.layer); c != 0 {
 			return c
 		}
-		if a.id != b.id {
-			if a.id < b.id {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
 		}
-		if a.drill == b.drill {
+		switch {
+		case a.drill == b.drill:
 			return 0
-		}
-		if !a.drill {
+		case !a.drill:
 			return -1
 		}
 		return 1
@@ -563,14 +592,6 @@ func (s *Service) flush(ctx context.Context) error {
 	}
 	stored, err := s.cfg.Store.ApplySensorState(ctx, patches, alerts)
 	if err != nil {
-		s.mu.Lock()
-		for k, st := range states {
-			if _, newer := s.pending[k]; !newer {
-				s.pending[k] = st
-			}
-		}
-		s.alerts = append(alerts, s.alerts...)
-		s.mu.Unlock()
 		return err
 	}
 	s.writes.Add(1)
@@ -579,6 +600,19 @@ func (s *Service) flush(ctx context.Context) error {
 		s.cfg.OnAlerts(stored)
 	}
 	return nil
+}
+
+// putBack returns states and alerts that could not be written to the pending
+// set, behind newer states and before newer alerts.
+func (s *Service) putBack(states map[objKey]sensors.ObjectState, alerts []sensors.Alert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, st := range states {
+		if _, newer := s.pending[k]; !newer {
+			s.pending[k] = st
+		}
+	}
+	s.alerts = append(alerts, s.alerts...)
 }
 
 // Flush writes what is pending now (tests, shutdown).

@@ -134,7 +134,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 				for i, a := range as {
 					evs[i] = ingest.AlertEvent(ingest.EventAlert, a)
 				}
-				hub.Publish(evs...)
+				hub.PublishNow(evs...)
 			}})
 		if err != nil {
 			return err

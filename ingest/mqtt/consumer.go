@@ -217,7 +217,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // ReceiveMaximum is how many unacknowledged messages the consumer lets the broker
 // send it at once; DefaultSessionExpiry is Config.SessionExpiry's default.
 const (
-	ReceiveMaximum       = 20000
+	ReceiveMaximum       = 65535
 	DefaultSessionExpiry = 7 * 24 * time.Hour
 )
 
