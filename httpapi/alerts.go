@@ -135,9 +135,6 @@ func (s *server) ackAlert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.hub != nil {
-		s.hub.PublishNow(ingest.AlertEvent(ingest.EventAlertAck, a))
-	}
 	writeJSON(w, http.StatusOK, ingest.ViewAlert(a))
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"riskmap/internal/pgtest"
 	"riskmap/internal/sensortest"
 	"riskmap/layers"
-	"riskmap/store"
 	"riskmap/store/postgis"
 )
 
@@ -33,7 +32,8 @@ type sensorRig struct {
 
 // newSensorRig serves the API over a seeded database (sensortest.Seed: spots 1..3
 // with water depth sensors 1..3, slope 1 with displacement sensor 4), a running
-// ingest service whose alerts go to the event hub, and token testToken.
+// ingest service, the relay putting alerts and signals on the event hub, and
+// token testToken.
 func newSensorRig(t *testing.T, token string) *sensorRig {
 	t.Helper()
 	reg := layers.New()
@@ -46,13 +46,10 @@ func newSensorRig(t *testing.T, token string) *sensorRig {
 	hub := events.NewHub(events.Options{Flush: 5 * time.Millisecond})
 	hubDone := make(chan struct{})
 	go func() { hub.Run(ctx); close(hubDone) }()
+	relayDone := make(chan struct{})
+	go func() { ingest.NewRelay(st, hub, slog.New(slog.DiscardHandler)).Run(ctx); close(relayDone) }()
 	svc, err := ingest.New(ingest.Config{Store: st, Registry: reg, TickEvery: time.Hour,
-		Logger: slog.New(slog.DiscardHandler),
-		OnAlerts: func(as []store.StoredAlert) {
-			for _, a := range as {
-				hub.PublishNow(ingest.AlertEvent(ingest.EventAlert, a))
-			}
-		}})
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +64,7 @@ func newSensorRig(t *testing.T, token string) *sensorRig {
 		cancel()
 		<-hubDone
 		<-svcDone
+		<-relayDone
 		srv.CloseClientConnections()
 		srv.Close()
 	})

@@ -101,9 +101,6 @@ func (s *server) setSignal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.hub != nil {
-		s.hub.PublishNow(ingest.SignalEvent(g))
-	}
 	writeJSON(w, http.StatusOK, ingest.ViewSignal(g))
 	return nil
 }

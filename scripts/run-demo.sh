@@ -18,7 +18,20 @@ mkdir -p bin
 go build -o bin/riskmap ./cmd/riskmap
 bin/riskmap migrate
 bin/riskmap seed --demo --if-empty
+# Sensors: readings over MQTT from the local Mosquitto (installed when missing), and a
+# write token for POST /api/v1/readings, alerts and signals, made once, kept out of git.
+if [ -z "${RISKMAP_MQTT_URL:-}" ]; then
+    RISKMAP_MQTT_URL=$(./scripts/mqtt.sh) && export RISKMAP_MQTT_URL || echo "no MQTT broker: readings over HTTP only"
+fi
+export RISKMAP_SPOOL_DIR=${RISKMAP_SPOOL_DIR:-.tmp/spool}
+if [ -z "${RISKMAP_WRITE_TOKEN:-}" ] && [ -z "${RISKMAP_WRITE_TOKEN_FILE:-}" ]; then
+    mkdir -p .tmp
+    [ -s .tmp/write-token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > .tmp/write-token)
+    export RISKMAP_WRITE_TOKEN_FILE=.tmp/write-token
+fi
 addr=${RISKMAP_ADDR:-:8080}
 case "$addr" in :*) addr="localhost$addr" ;; esac
 echo "serving the demo data: open http://$addr/api/v1/layers"
+echo "write token: ${RISKMAP_WRITE_TOKEN_FILE:-\$RISKMAP_WRITE_TOKEN}; a storm drill in another terminal:"
+echo "  RISKMAP_WRITE_TOKEN=\$(cat ${RISKMAP_WRITE_TOKEN_FILE:-.tmp/write-token}) bin/riskmap simulate --scenario typhoon --speed 60x --server http://$addr"
 exec bin/riskmap serve

@@ -123,19 +123,13 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
 		SensorStore: s, WriteToken: opt.writeToken}
 	// Sensors: readings are stored, then evaluated; states go back to the store
-	// (and through the change feed to the index and the stream), alerts to the
-	// stream once stored.
+	// (and through the change feed to the index and the stream); alerts and
+	// signals, stored by this process or another, reach the stream through the
+	// relay.
 	var ing *ingest.Service
 	var consumer *mqtt.Consumer
 	if opt.ingest {
-		ing, err = ingest.New(ingest.Config{Store: s, Registry: reg, Logger: log, TickEvery: opt.sensorTick,
-			OnAlerts: func(as []store.StoredAlert) {
-				evs := make([]events.Event, len(as))
-				for i, a := range as {
-					evs[i] = ingest.AlertEvent(ingest.EventAlert, a)
-				}
-				hub.PublishNow(evs...)
-			}})
+		ing, err = ingest.New(ingest.Config{Store: s, Registry: reg, Logger: log, TickEvery: opt.sensorTick})
 		if err != nil {
 			return err
 		}
@@ -183,6 +177,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 			feedErr <- err
 			return
 		}
+		bg.Go(func() { ingest.NewRelay(s, hub, log).Run(feedCtx) })
 		if ing != nil {
 			bg.Go(func() { _ = ing.Run(feedCtx) })
 			if consumer != nil {

@@ -378,3 +378,111 @@ func (s *Store) Signals(ctx context.Context, current bool, kind string, limit in
 	}
 	return out, nil
 }
+
+// EventsChannel is the channel alerts and signals notify on (migration 4).
+const EventsChannel = "riskmap_events"
+
+// ListenEvents listens on EventsChannel over a dedicated connection and calls fn
+// with each notification's type ("alert", "alert_ack", "signal") and row id, in
+// commit order, until ctx ends (nil) or the connection fails (an error wrapping
+// store.ErrUnavailable). listening is called once the LISTEN is in place: rows
+// committed after it are notified.
+func (s *Store) ListenEvents(ctx context.Context, listening func(), fn func(typ string, id int64)) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("postgis: listen events: %w", classify(err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(EventsChannel)); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("postgis: listen events: %w", classify(err))
+	}
+	listening()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("postgis: listen events: %w: %w", store.ErrUnavailable, err)
+		}
+		typ, idS, ok := strings.Cut(n.Payload, ":")
+		id, err := strconv.ParseInt(idS, 10, 64)
+		if !ok || err != nil {
+			continue // not ours
+		}
+		fn(typ, id)
+	}
+}
+
+// Alert returns one alert (store.ErrNotFound when there is none).
+func (s *Store) Alert(ctx context.Context, id int64) (store.StoredAlert, error) {
+	a, err := scanAlert(s.pool.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return a, fmt.Errorf("alert %d: %w", id, store.ErrNotFound)
+	case err != nil:
+		return a, fmt.Errorf("postgis: alert %d: %w", id, classify(err))
+	}
+	return a, nil
+}
+
+// AlertsAfter returns the alerts with an id above after, by id (at most limit).
+func (s *Store) AlertsAfter(ctx context.Context, after int64, limit int) ([]store.StoredAlert, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
+	}
+	defer rows.Close()
+	var out []store.StoredAlert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
+	}
+	return out, nil
+}
+
+// SignalsAfter returns the signal settings with an id above after, by id.
+func (s *Store) SignalsAfter(ctx context.Context, after int64) ([]store.Signal, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, kind, level, set_at, set_by, COALESCE(note, '') FROM signals
+		WHERE id > $1 ORDER BY id`, after)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
+	}
+	defer rows.Close()
+	var out []store.Signal
+	for rows.Next() {
+		var g store.Signal
+		if err := rows.Scan(&g.ID, &g.Kind, &g.Level, &g.SetAt, &g.SetBy, &g.Note); err != nil {
+			return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
+		}
+		g.SetAt = g.SetAt.UTC()
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
+	}
+	return out, nil
+}
+
+// LatestEventIDs returns the highest alert and signal ids (0 when none): where a
+// relay starting now begins.
+func (s *Store) LatestEventIDs(ctx context.Context) (alert, signal int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE((SELECT max(id) FROM alerts), 0), COALESCE((SELECT max(id) FROM signals), 0)`).
+		Scan(&alert, &signal)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgis: latest event ids: %w", classify(err))
+	}
+	return alert, signal, nil
+}

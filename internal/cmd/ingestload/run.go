@@ -99,13 +99,8 @@ func run(ctx context.Context, o options) error {
 	defer stopServer()
 	bg.Go(func() { hub.Run(sctx) })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := ingest.New(ingest.Config{Store: st, Registry: reg, Logger: quiet, OnAlerts: func(as []store.StoredAlert) {
-		evs := make([]events.Event, len(as))
-		for i, a := range as {
-			evs[i] = ingest.AlertEvent(ingest.EventAlert, a)
-		}
-		hub.PublishNow(evs...)
-	}})
+	bg.Go(func() { ingest.NewRelay(st, hub, quiet).Run(sctx) })
+	svc, err := ingest.New(ingest.Config{Store: st, Registry: reg, Logger: quiet})
 	if err != nil {
 		return err
 	}
