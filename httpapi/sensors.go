@@ -25,6 +25,8 @@ type Ingest interface {
 	SensorState(id int64) (sensors.SensorState, bool)
 	// ObjectState is the evaluated state of a monitored object (real or drill).
 	ObjectState(layer string, id int64, drill bool) (sensors.ObjectState, bool)
+	// EndDrill ends the drill picture; it returns how many objects had one.
+	EndDrill() int
 }
 
 // SensorStore is what the sensor, alert and signal routes read and write.
@@ -323,5 +325,21 @@ func (s *server) ingestStatsRoute(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	writeJSON(w, http.StatusOK, s.ingestStats())
+	return nil
+}
+
+// endDrill: POST /api/v1/drill/end — end the drill picture now (token): every
+// object's drill columns go back to null. Drill readings and alerts stay stored.
+func (s *server) endDrill(w http.ResponseWriter, r *http.Request) error {
+	if err := s.authorizeWrite(r); err != nil {
+		return err
+	}
+	if s.ingest == nil {
+		return errSensorsDisabled
+	}
+	if _, err := newQuery(r.URL.Query(), false); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"objects": s.ingest.EndDrill()})
 	return nil
 }

@@ -230,6 +230,35 @@ func TestAlertFlowOverHTTP(t *testing.T) {
 	if all, _ := body["sensors"].([]any); status != 200 || len(all) != 4 {
 		t.Errorf("sensors: %d %v", status, body)
 	}
+
+	// A drill reading shows in the drill columns until the drill ends.
+	drill := rows(1, 3, now, time.Second, func(int) float64 { return 35 })
+	drill[0]["drill"] = true
+	if status, body := r.do(t, http.MethodPost, "/api/v1/readings", testToken, drill); status != 200 {
+		t.Fatalf("drill post: %d %v", status, body)
+	}
+	spot3 := func() map[string]any {
+		if err := r.svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		f, err := r.st.Get(context.Background(), layers.WaterloggingSpots, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Props
+	}
+	if p := spot3(); p["drill_warning_level"] != "orange" || p["drill_depth_cm"] != 35.0 || p["warning_level"] != "none" {
+		t.Errorf("during the drill: %v", p)
+	}
+	if status, _ := r.do(t, http.MethodPost, "/api/v1/drill/end", "-", nil); status != 401 {
+		t.Errorf("end drill without token: %d", status)
+	}
+	if status, body := r.do(t, http.MethodPost, "/api/v1/drill/end", testToken, nil); status != 200 || body["objects"] != 1.0 {
+		t.Errorf("end drill: %d %v", status, body)
+	}
+	if p := spot3(); p["drill_warning_level"] != nil || p["drill_depth_cm"] != nil {
+		t.Errorf("after the drill: %v", p)
+	}
 }
 
 func TestReadingHistoryDownsampled(t *testing.T) {

@@ -122,6 +122,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/sensors", s.handle(s.listSensors)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/sensors/{id}/readings", s.handle(s.sensorReadings)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/features/{layer}/{id}/sensors", s.handle(s.featureSensors)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/drill/end", s.handle(s.endDrill)).Methods(http.MethodPost)
 	r.Handle("/api/v1/alerts", s.handle(s.listAlerts)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/alerts/{id}/ack", s.handle(s.ackAlert)).Methods(http.MethodPost)
 	r.Handle("/api/v1/signals", s.handle(s.listSignals)).Methods(http.MethodGet, http.MethodHead)

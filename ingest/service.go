@@ -354,6 +354,18 @@ func (s *Service) freshTick() {
 	s.mu.Unlock()
 }
 
+// EndDrill ends the drill picture now (the drill columns of every object go back
+// to null); it returns how many objects had one. Drill readings stay stored. A
+// drill also ends by itself 2 hours after its last reading (sensors.Options
+// DrillExpiry).
+func (s *Service) EndDrill() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	states := s.eval.EndDrill()
+	s.merge(states, nil)
+	return len(states)
+}
+
 // Validate checks a batch without storing it: nil, ErrNotReady,
 // ErrBatchTooLarge or a *BatchError naming every bad row.
 func (s *Service) Validate(rs []sensors.Reading) error {
