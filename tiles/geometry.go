@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"math"
+	"slices"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/clip"
@@ -30,6 +31,8 @@ type shaper struct {
 	lines [][][2]int32
 	rings [][][2]int32
 	polys [][][][2]int32
+	proj  []orb.Point // backing store of one polygon's projected rings
+	projR orb.Polygon
 }
 
 func newShaper(pr projection, buffer float64) *shaper {
@@ -47,14 +50,15 @@ func (s *shaper) inside(x, y float64) bool {
 
 func round(v float64) int32 { return int32(math.Round(v)) }
 
-// write writes g as the current feature's geometry and reports whether anything was
-// written. A line or polygon that enters the tile but leaves nothing drawable in it
-// (smaller than a tile unit at this zoom, or collapsed by simplification) is written
-// as a point at the center of its bounds when that center lies in the tile: at no
-// zoom does a feature vanish. (The arena is empty after writeLines or writePolygons
-// exactly when no part of the feature was clipped into the tile: then the center of
-// its bounds, which may lie in a tile it never enters, is not drawn.)
-func (s *shaper) write(l *mvt.Layer, g orb.Geometry) bool {
+// write writes g, whose bound is b (g.Bound(), given because the index has it), as
+// the current feature's geometry and reports whether anything was written. A line or
+// polygon that enters the tile but leaves nothing drawable in it (smaller than a
+// tile unit at this zoom, or collapsed by simplification) is written as a point at
+// the center of its bounds when that center lies in the tile: at no zoom does a
+// feature vanish. (The arena is empty after writeLines or writePolygons exactly when
+// no part of the feature was clipped into the tile: then the center of its bounds,
+// which may lie in a tile it never enters, is not drawn.)
+func (s *shaper) write(l *mvt.Layer, g orb.Geometry, b orb.Bound) bool {
 	switch g := g.(type) {
 	case orb.Point:
 		x, y := s.pr.project(g)
@@ -76,13 +80,13 @@ func (s *shaper) write(l *mvt.Layer, g orb.Geometry) bool {
 		l.MultiPoint(s.pts)
 		return true
 	case orb.LineString:
-		return s.writeLines(l, orb.MultiLineString{g}) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
+		return s.writeLines(l, orb.MultiLineString{g}, &b) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.MultiLineString:
-		return s.writeLines(l, g) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
+		return s.writeLines(l, g, nil) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.Polygon:
-		return s.writePolygons(l, orb.MultiPolygon{g}) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
+		return s.writePolygons(l, orb.MultiPolygon{g}, &b) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.MultiPolygon:
-		return s.writePolygons(l, g) || len(s.arena) > 0 && s.writeCenter(l, g.Bound())
+		return s.writePolygons(l, g, nil) || len(s.arena) > 0 && s.writeCenter(l, b)
 	}
 	return false
 }
@@ -120,10 +124,11 @@ func (s *shaper) quantize(ls []orb.Point) [][2]int32 {
 	return s.arena[start:len(s.arena):len(s.arena)]
 }
 
-func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString) bool {
+// writeLines writes mls; one is the bound of its only line when known.
+func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString, one *orb.Bound) bool {
 	s.arena, s.lines = s.arena[:0], s.lines[:0]
 	for _, ls := range mls {
-		if !s.meets(ls.Bound()) {
+		if one != nil && !s.meets(*one) || one == nil && !s.meets(ls.Bound()) {
 			continue
 		}
 		for _, part := range clip.LineString(s.clip, s.projectLine(ls)) {
@@ -140,17 +145,19 @@ func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString) bool {
 	return true
 }
 
-func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon) bool {
+// writePolygons writes mp; one is the bound of its only polygon when known.
+func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon, one *orb.Bound) bool {
 	s.arena, s.polys = s.arena[:0], s.polys[:0]
 	for _, poly := range mp {
-		if len(poly) == 0 || !s.meets(poly[0].Bound()) {
+		if len(poly) == 0 || one != nil && !s.meets(*one) || one == nil && !s.meets(poly[0].Bound()) {
 			continue
 		}
-		proj := make(orb.Polygon, len(poly))
-		for i, r := range poly {
-			proj[i] = orb.Ring(s.projectLine(r))
+		proj, inside := s.projectPolygon(poly)
+		if !inside {
+			// The clipper returns a ring wholly inside the box unchanged: it is
+			// only needed when some vertex lies outside.
+			proj = clip.Polygon(s.clip, proj)
 		}
-		proj = clip.Polygon(s.clip, proj)
 		if len(proj) == 0 {
 			continue
 		}
@@ -183,6 +190,30 @@ func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon) bool {
 	}
 	l.Polygons(s.polys)
 	return true
+}
+
+// projectPolygon returns poly's rings in tile units, in the shaper's reused
+// buffers (valid until the next call; each ring's capacity ends where it does, so
+// the clipper, which works in its input, never writes over the next ring), and
+// whether every vertex lies in the clip box.
+func (s *shaper) projectPolygon(poly orb.Polygon) (orb.Polygon, bool) {
+	n := 0
+	for _, r := range poly {
+		n += len(r)
+	}
+	s.proj = slices.Grow(s.proj[:0], n)
+	s.projR = s.projR[:0]
+	inside := true
+	for _, r := range poly {
+		start := len(s.proj)
+		for _, p := range r {
+			x, y := s.pr.project(p)
+			inside = inside && s.inside(x, y)
+			s.proj = append(s.proj, orb.Point{x, y})
+		}
+		s.projR = append(s.projR, orb.Ring(s.proj[start:len(s.proj):len(s.proj)]))
+	}
+	return s.projR, inside
 }
 
 // meets reports whether a lon/lat bound, projected, meets the clip box (a cheap

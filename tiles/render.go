@@ -270,7 +270,7 @@ func (r *Renderer) writeFeature(s *scratch, sp *layerSpec, sh *shaper, rec *inde
 			w.Point(round(x), round(y))
 		}
 	} else {
-		sh.write(w, rec.Geometry)
+		sh.write(w, rec.Geometry, rec.Bound)
 	}
 	w.EndFeature()
 }
