@@ -381,6 +381,42 @@ func TestCompositeAndGzip(t *testing.T) {
 	ix, _ := demoIndex(t)
 	r := newRenderer(t, ix, tiles.Options{})
 	svc := tiles.NewService(r, tiles.NewCache(64<<20))
+	testCompositeAndGzip(t, r, svc)
+	if s := svc.Cache().Stats(); s.Hits == 0 || s.Stored == 0 {
+		t.Errorf("cache not used: %+v", s)
+	}
+	// Without a cache, gzip bodies are compressed per request, otherwise: still
+	// valid, and under other ETags than the cached service's, the same in every
+	// process without a cache.
+	none := tiles.NewService(r, tiles.NewCache(0))
+	testCompositeAndGzip(t, r, none)
+	names := []string{layers.RiskPoints, layers.Slopes}
+	req := tiles.Request{Coord: coordAt(luohu, 14), Filter: noFilter}
+	a, err := svc.Tile(context.Background(), names, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := none.Tile(context.Background(), names, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tiles.NewService(newRenderer(t, ix, tiles.Options{}), tiles.NewCache(0)).Tile(context.Background(), names, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ETag(false) != b.ETag(false) {
+		t.Errorf("identity ETag %s with a cache, %s without", a.ETag(false), b.ETag(false))
+	}
+	if bytes.Equal(bytes.Join(a.Gzip(), nil), bytes.Join(b.Gzip(), nil)) || a.ETag(true) == b.ETag(true) {
+		t.Errorf("gzip: bodies equal %v, ETags %s and %s: want both different", bytes.Equal(bytes.Join(a.Gzip(), nil), bytes.Join(b.Gzip(), nil)), a.ETag(true), b.ETag(true))
+	}
+	if !bytes.Equal(bytes.Join(b.Gzip(), nil), bytes.Join(c.Gzip(), nil)) || b.ETag(true) != c.ETag(true) {
+		t.Errorf("two services without a cache: gzip ETags %s and %s, bodies equal %v", b.ETag(true), c.ETag(true), bytes.Equal(bytes.Join(b.Gzip(), nil), bytes.Join(c.Gzip(), nil)))
+	}
+}
+
+func testCompositeAndGzip(t *testing.T, r *tiles.Renderer, svc *tiles.Service) {
+	t.Helper()
 	names := []string{layers.RiskPoints, layers.Slopes, layers.WaterloggingSpots, layers.RectifiedRoads, layers.Resources}
 	for _, z := range []int{12, 14, 16} {
 		req := tiles.Request{Coord: coordAt(luohu, z), Filter: noFilter}
@@ -417,8 +453,5 @@ func TestCompositeAndGzip(t *testing.T) {
 				t.Errorf("gzip and identity share an ETag")
 			}
 		}
-	}
-	if s := svc.Cache().Stats(); s.Hits == 0 || s.Stored == 0 {
-		t.Errorf("cache not used: %+v", s)
 	}
 }

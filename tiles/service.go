@@ -107,7 +107,8 @@ func (t Tile) Len() int {
 
 // ETag returns the strong entity tag of the tile in the given content coding: a
 // hash of its parts' tags, so it changes exactly when a part does, and the same in
-// every process serving the same data.
+// every process serving the same data. The gzip body of a cache that stores nothing
+// is compressed otherwise (see Cache.Deflate), so its tag differs too ("-gzh").
 func (t Tile) ETag(gzip bool) string {
 	if len(t.parts) == 1 && !gzip {
 		return t.parts[0].ETag
@@ -117,7 +118,10 @@ func (t Tile) ETag(gzip bool) string {
 		h.Write([]byte(e.ETag))
 	}
 	tag := strconv.FormatUint(h.Sum64(), 36)
-	if gzip {
+	switch {
+	case gzip && t.cache.PerRequest():
+		tag += "-gzh"
+	case gzip:
 		tag += "-gz"
 	}
 	return `"` + tag + `"`
