@@ -266,3 +266,36 @@ func TestRestartRestoresStateWithoutNewAlerts(t *testing.T) {
 		t.Errorf("the replay raised %d alerts again", after-before)
 	}
 }
+
+// TestRefusedStateDoesNotBlockAlerts: a sensor whose range exceeds its object's
+// column (water depth up to 90 m, current_depth_cm up to 50 m) makes the database
+// refuse the object's state; the alert is stored all the same, the state dropped
+// with a log, and the next state is written.
+func TestRefusedStateDoesNotBlockAlerts(t *testing.T) {
+	st := sensortest.Seed(t, pgtest.NewDatabase(t), 1)
+	if _, err := st.Pool().Exec(context.Background(), "UPDATE sensors SET range_max = 9000 WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: t0}
+	svc, err := ingest.New(ingest.Config{Store: st, Registry: layers.New(), Now: clk.Now, TickEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = svc.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, "ready", svc.Ready)
+	f := &fixture{st: st, svc: svc, clk: clk}
+	f.submit(t, sensors.Reading{SensorID: 1, Time: t0, Value: 6000})
+	if as := f.stored(t); len(as) != 1 || as[0].To != sensors.Red {
+		t.Fatalf("alerts = %+v", as)
+	}
+	if s := svc.Stats(); s.Dropped != 1 {
+		t.Errorf("stats %+v, want 1 dropped state", s)
+	}
+	f.submit(t, sensors.Reading{SensorID: 1, Time: t0.Add(time.Minute), Value: 4000})
+	if p := f.props(t, layers.WaterloggingSpots); p["current_depth_cm"] != 4000.0 || p["warning_level"] != "red" {
+		t.Errorf("spot props = %v", p)
+	}
+}

@@ -119,6 +119,7 @@ type Stats struct {
 	Alerts      int64 // alerts stored
 	StateWrites int64 // successful state transactions
 	WriteErrors int64 // failed state transactions (retried)
+	Dropped     int64 // object states the database refused (logged, not retried)
 	Pending     int   // object states and alerts waiting to be written
 }
 
@@ -144,7 +145,7 @@ type Service struct {
 	// after a newer one.
 	flushMu sync.Mutex
 
-	accepted, rejected, alertCount, writes, writeErrs atomic.Int64
+	accepted, rejected, alertCount, writes, writeErrs, dropped atomic.Int64
 }
 
 type objKey struct {
@@ -207,7 +208,7 @@ func (s *Service) Stats() Stats {
 	p := len(s.pending) + len(s.alerts)
 	s.mu.Unlock()
 	return Stats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Alerts: s.alertCount.Load(),
-		StateWrites: s.writes.Load(), WriteErrors: s.writeErrs.Load(), Pending: p}
+		StateWrites: s.writes.Load(), WriteErrors: s.writeErrs.Load(), Dropped: s.dropped.Load(), Pending: p}
 }
 
 // Run loads the sensors and replays the recent history (retrying while the store
@@ -495,6 +496,11 @@ func (s *Service) merge(states []sensors.ObjectState, alerts []sensors.Alert) {
 		s.pending[objKey{st.Layer, st.FeatureID, st.Drill}] = st
 	}
 	s.alerts = append(s.alerts, alerts...)
+	s.wakeWriter()
+}
+
+// wakeWriter makes the writer flush soon.
+func (s *Service) wakeWriter() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -597,12 +603,38 @@ func (s *Service) write(ctx context.Context, states map[objKey]sensors.ObjectSta
 		return 1
 	})
 	patches := make([]store.FieldPatch, 0, len(keys))
+	pkeys := make([]objKey, 0, len(keys))
 	for _, k := range keys {
 		if p, ok := Patch(states[k]); ok {
 			patches = append(patches, p)
+			pkeys = append(pkeys, k)
 		}
 	}
 	stored, err := s.cfg.Store.ApplySensorState(ctx, patches, alerts)
+	if err != nil && !errors.Is(err, store.ErrUnavailable) && ctx.Err() == nil {
+		// The database refused something (a sensor whose range exceeds its
+		// column's, say): never let one object block every alert. Store the
+		// alerts alone, then each state alone, dropping — with a log — those
+		// refused.
+		stored, err = s.cfg.Store.ApplySensorState(ctx, nil, alerts)
+		if err == nil {
+			for i, p := range patches {
+				if _, perr := s.cfg.Store.ApplySensorState(ctx, []store.FieldPatch{p}, nil); perr != nil {
+					if errors.Is(perr, store.ErrUnavailable) || ctx.Err() != nil {
+						rest := make(map[objKey]sensors.ObjectState, len(pkeys)-i)
+						for _, k := range pkeys[i:] {
+							rest[k] = states[k]
+						}
+						s.putBack(rest, nil) // the alerts are stored: only the states wait
+						s.wakeWriter()
+						break
+					}
+					s.dropped.Add(1)
+					s.log.Error("ingest: state refused by the database, dropped", "layer", p.Layer, "id", p.FeatureID, "err", perr)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
