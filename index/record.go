@@ -22,7 +22,7 @@ type Record struct {
 	// so that a tile walks neither the geometry nor Props: together, so that a
 	// feature costs few cache misses.
 	ID    int64
-	merc  [2]float64              // a point's Web Mercator position (see MercatorPoint)
+	merc  [2]float64              // a point's Web Mercator x, y; else y of Bound's north and south edges
 	codes [MaxSummaryCodes]uint32 // the Summary fields' codes (see SummaryCodes)
 
 	// Filter attributes: the rank of the risk grade and warning level on their scales
@@ -71,6 +71,9 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 	if p, ok := g.(orb.Point); ok {
 		r.isPoint = true
 		r.merc[0], r.merc[1] = Mercator(p)
+	} else {
+		_, r.merc[0] = Mercator(orb.Point{0, r.Bound.Max[1]})
+		_, r.merc[1] = Mercator(orb.Point{0, r.Bound.Min[1]})
 	}
 	for i, rl := range reg.Layers() {
 		if rl.Name == l.Name {
@@ -207,6 +210,16 @@ func (r *Record) Prop(i int) (layers.PackedValue, bool) { return r.Props.FieldIn
 // other geometries.
 func (r *Record) MercatorPoint() (x, y float64, ok bool) {
 	return r.merc[0], r.merc[1], r.isPoint
+}
+
+// MercatorBound returns the record's Bound in Web Mercator scaled to the world
+// square (see Mercator): the corners Mercator gives for (Bound.Min[0], Bound.Max[1])
+// and (Bound.Max[0], Bound.Min[1]), computed without a logarithm.
+func (r *Record) MercatorBound() (minX, minY, maxX, maxY float64) {
+	if r.isPoint {
+		return r.merc[0], r.merc[1], r.merc[0], r.merc[1]
+	}
+	return (r.Bound.Min[0] + 180) / 360, r.merc[0], (r.Bound.Max[0] + 180) / 360, r.merc[1]
 }
 
 // MaxMercatorLat is the latitude, in degrees, where the square Web Mercator world

@@ -200,6 +200,17 @@ func TestMercatorPoint(t *testing.T) {
 	if _, _, ok := rec.MercatorPoint(); ok {
 		t.Error("a line has a Mercator point")
 	}
+	// The bound's corners as Mercator projects them, to the bit.
+	x0, y0 := Mercator(orb.Point{rec.Bound.Min[0], rec.Bound.Max[1]})
+	x1, y1 := Mercator(orb.Point{rec.Bound.Max[0], rec.Bound.Min[1]})
+	if a, b, c, d := rec.MercatorBound(); a != x0 || b != y0 || c != x1 || d != y1 {
+		t.Errorf("MercatorBound %v %v %v %v, want %v %v %v %v", a, b, c, d, x0, y0, x1, y1)
+	}
+	pt, _ := newRecord(reg, rp, riskPoint(1, orb.Point{114.1, 22.5}, "low"))
+	px, py, _ := pt.MercatorPoint()
+	if a, b, c, d := pt.MercatorBound(); a != px || c != px || b != py || d != py {
+		t.Errorf("a point's MercatorBound %v %v %v %v, want its position %v %v", a, b, c, d, px, py)
+	}
 }
 
 // TestRecordHotFields: the fields a tile reads of every feature stay in the
