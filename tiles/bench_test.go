@@ -2,13 +2,17 @@ package tiles_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/planar"
 
+	"riskmap/demo"
 	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/tiles"
@@ -127,4 +131,55 @@ func pgFeatureCount(tb testing.TB, raw []byte) int {
 		n += len(l.Features)
 	}
 	return n
+}
+
+// BenchmarkRenderSet renders, in process and without PostGIS, what the load
+// generator's uncached phases ask for (internal/cmd/loadgen: -phases tiles): every
+// layer of 1,024 random tiles at z14–16 over the district (fixed seed, clustering
+// off), and of 1,024 at z10–13 (clustered). ns/op is per tile of all layers:
+//
+//	go test -run '^$' -bench RenderSet -benchtime 3s ./tiles
+func BenchmarkRenderSet(b *testing.B) {
+	ix, _ := demoIndex(b)
+	r := newRenderer(b, ix, tiles.Options{})
+	boundary, err := demo.Boundary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := []string{}
+	for _, l := range layers.New().Layers() {
+		names = append(names, l.Name)
+	}
+	for _, set := range []struct {
+		name       string
+		zmin, zmax int
+		noCluster  bool
+	}{{"z14-16", 14, 16, true}, {"z10-13", 10, 13, false}} {
+		rnd := rand.New(rand.NewPCG(20220122, uint64(set.zmin)))
+		bb := boundary.Bound()
+		var reqs []tiles.Request
+		for len(reqs) < 1024 {
+			p := orb.Point{bb.Min[0] + rnd.Float64()*(bb.Max[0]-bb.Min[0]), bb.Min[1] + rnd.Float64()*(bb.Max[1]-bb.Min[1])}
+			if !planar.PolygonContains(boundary, p) {
+				continue
+			}
+			reqs = append(reqs, tiles.Request{Coord: coordAt(p, set.zmin+rnd.IntN(set.zmax-set.zmin+1)), Filter: noFilter, NoCluster: set.noCluster})
+		}
+		b.Run(set.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			bytes, i := 0, 0
+			for b.Loop() {
+				buf = buf[:0]
+				for _, name := range names {
+					if buf, _, err = r.Render(buf, name, reqs[i%len(reqs)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				bytes += len(buf)
+				i++
+			}
+			b.ReportMetric(float64(bytes)/float64(i), "tile-bytes/op")
+		})
+	}
 }

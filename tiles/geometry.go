@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/simplify"
 
+	"riskmap/index"
 	"riskmap/tiles/mvt"
 )
 
@@ -58,7 +59,7 @@ func round(v float64) int32 { return int32(math.Round(v)) }
 // feature vanish. (The arena is empty after writeLines or writePolygons exactly when
 // no part of the feature was clipped into the tile: then the center of its bounds,
 // which may lie in a tile it never enters, is not drawn.)
-func (s *shaper) write(l *mvt.Layer, g orb.Geometry, b orb.Bound) bool {
+func (s *shaper) write(l *mvt.Layer, g orb.Geometry, b orb.Bound, mb mercBound) bool {
 	switch g := g.(type) {
 	case orb.Point:
 		x, y := s.pr.project(g)
@@ -80,11 +81,11 @@ func (s *shaper) write(l *mvt.Layer, g orb.Geometry, b orb.Bound) bool {
 		l.MultiPoint(s.pts)
 		return true
 	case orb.LineString:
-		return s.writeLines(l, orb.MultiLineString{g}, &b) || len(s.arena) > 0 && s.writeCenter(l, b)
+		return s.writeLines(l, orb.MultiLineString{g}, &mb) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.MultiLineString:
 		return s.writeLines(l, g, nil) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.Polygon:
-		return s.writePolygons(l, orb.MultiPolygon{g}, &b) || len(s.arena) > 0 && s.writeCenter(l, b)
+		return s.writePolygons(l, orb.MultiPolygon{g}, &mb) || len(s.arena) > 0 && s.writeCenter(l, b)
 	case orb.MultiPolygon:
 		return s.writePolygons(l, g, nil) || len(s.arena) > 0 && s.writeCenter(l, b)
 	}
@@ -125,10 +126,10 @@ func (s *shaper) quantize(ls []orb.Point) [][2]int32 {
 }
 
 // writeLines writes mls; one is the bound of its only line when known.
-func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString, one *orb.Bound) bool {
+func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString, one *mercBound) bool {
 	s.arena, s.lines = s.arena[:0], s.lines[:0]
 	for _, ls := range mls {
-		if one != nil && !s.meets(*one) || one == nil && !s.meets(ls.Bound()) {
+		if one != nil && !s.meetsMerc(*one) || one == nil && !s.meets(ls.Bound()) {
 			continue
 		}
 		for _, part := range clip.LineString(s.clip, s.projectLine(ls)) {
@@ -146,10 +147,10 @@ func (s *shaper) writeLines(l *mvt.Layer, mls orb.MultiLineString, one *orb.Boun
 }
 
 // writePolygons writes mp; one is the bound of its only polygon when known.
-func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon, one *orb.Bound) bool {
+func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon, one *mercBound) bool {
 	s.arena, s.polys = s.arena[:0], s.polys[:0]
 	for _, poly := range mp {
-		if len(poly) == 0 || one != nil && !s.meets(*one) || one == nil && !s.meets(poly[0].Bound()) {
+		if len(poly) == 0 || one != nil && !s.meetsMerc(*one) || one == nil && !s.meets(poly[0].Bound()) {
 			continue
 		}
 		proj, inside := s.projectPolygon(poly)
@@ -219,11 +220,25 @@ func (s *shaper) projectPolygon(poly orb.Polygon) (orb.Polygon, bool) {
 // meets reports whether a lon/lat bound, projected, meets the clip box (a cheap
 // test before projecting every vertex).
 func (s *shaper) meets(b orb.Bound) bool {
-	x0, y0 := s.pr.project(orb.Point{b.Min[0], b.Max[1]})
-	x1, y1 := s.pr.project(orb.Point{b.Max[0], b.Min[1]})
 	if s.pr.crs == GCJ02 {
 		return true // the offset moves edges; let the clipper decide
 	}
+	x0, y0 := index.Mercator(orb.Point{b.Min[0], b.Max[1]})
+	x1, y1 := index.Mercator(orb.Point{b.Max[0], b.Min[1]})
+	return s.meetsMerc(mercBound{x0, y0, x1, y1})
+}
+
+// mercBound is a bound in Web Mercator scaled to the world square (y down): the
+// north-west corner, then the south-east one (index.Record.MercatorBound).
+type mercBound [4]float64
+
+// meetsMerc is meets for a bound already in Web Mercator.
+func (s *shaper) meetsMerc(b mercBound) bool {
+	if s.pr.crs == GCJ02 {
+		return true
+	}
+	x0, y0 := s.pr.fromMercator(b[0], b[1])
+	x1, y1 := s.pr.fromMercator(b[2], b[3])
 	return x1 >= s.clip.Min[0] && x0 <= s.clip.Max[0] && y1 >= s.clip.Min[1] && y0 <= s.clip.Max[1]
 }
 

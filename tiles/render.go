@@ -89,6 +89,7 @@ type layerSpec struct {
 	dedup                []bool   // per field: de-duplicate its text values within a tile
 	grades               []string // risk grade codes, least severe first
 	summary              []int    // the Summary fields' indexes, in field order (index.Record.SummaryCodes)
+	nameField            int      // index of the text field "name" (index.Record.Name), -1 when none
 	pool                 sync.Pool
 }
 
@@ -114,7 +115,7 @@ func NewRenderer(reg *layers.Registry, src Source, opt Options) (*Renderer, erro
 	}
 	r := &Renderer{src: src, opt: opt, layers: map[string]*layerSpec{}}
 	for _, l := range reg.Layers() {
-		sp := &layerSpec{def: l, gradeField: -1, cluster: slices.Contains(opt.ClusterLayers, l.Name)}
+		sp := &layerSpec{def: l, gradeField: -1, nameField: -1, cluster: slices.Contains(opt.ClusterLayers, l.Name)}
 		sp.keys = append(sp.keys, KeyID)
 		for i, f := range l.Fields {
 			sp.keys = append(sp.keys, f.Name)
@@ -124,6 +125,9 @@ func NewRenderer(reg *layers.Registry, src Source, opt Options) (*Renderer, erro
 			}
 			if f.Summary {
 				sp.summary = append(sp.summary, i)
+			}
+			if f.Name == "name" && f.Type == layers.TypeText {
+				sp.nameField = i
 			}
 		}
 		if sp.cluster {
@@ -270,7 +274,9 @@ func (r *Renderer) writeFeature(s *scratch, sp *layerSpec, sh *shaper, rec *inde
 			w.Point(round(x), round(y))
 		}
 	} else {
-		sh.write(w, rec.Geometry, rec.Bound)
+		var mb mercBound
+		mb[0], mb[1], mb[2], mb[3] = rec.MercatorBound()
+		sh.write(w, rec.Geometry, rec.Bound, mb)
 	}
 	w.EndFeature()
 }
@@ -342,11 +348,15 @@ func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
 			}
 			t := &s.texts[id]
 			if t.stamp != s.stamp {
-				v, ok := rec.Prop(i)
-				if !ok || v.Kind != layers.PackedText {
+				var text string
+				if i == sp.nameField {
+					text = rec.Name // the same text, without walking Props
+				} else if v, ok := rec.Prop(i); ok && v.Kind == layers.PackedText {
+					text = v.Text
+				} else {
 					continue
 				}
-				t.stamp, t.value = s.stamp, w.AddValue(mvt.String(v.Text))
+				t.stamp, t.value = s.stamp, w.AddValue(mvt.String(text))
 			}
 			w.Tag(key, t.value)
 		}
