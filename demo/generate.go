@@ -48,6 +48,9 @@ const ResourceCount = Shelters + RescueTeams + MaterialDepots + MedicalPoints
 type Dataset struct {
 	Features map[string][]feature.Feature
 	Sensors  []feature.Sensor
+	// Seed is the seed the dataset was generated with; Seed draws the sensors'
+	// reading history from it too.
+	Seed uint64
 }
 
 // Total is the number of features over all layers.
@@ -98,7 +101,7 @@ func Generate(seed uint64) (*Dataset, error) {
 		s:        &sampler{boundary: boundary, bound: boundary.Bound(), r: r},
 		roads:    buildRoads(cs, boundary),
 		centroid: cs,
-		ds:       &Dataset{Features: map[string][]feature.Feature{}},
+		ds:       &Dataset{Features: map[string][]feature.Feature{}, Seed: seed},
 		names:    map[string]int{},
 	}
 	radar, err := g.rectifiedRoads()

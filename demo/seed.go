@@ -9,6 +9,7 @@ import (
 
 	"riskmap/feature"
 	"riskmap/layers"
+	"riskmap/sensors"
 	"riskmap/store"
 )
 
@@ -18,6 +19,7 @@ type Sink interface {
 	DeleteAll(ctx context.Context, opts store.WriteOptions) error
 	BulkLoad(ctx context.Context, layer string, fs []feature.Feature, opts store.WriteOptions, progress func(done int)) error
 	BulkLoadSensors(ctx context.Context, sensors []feature.Sensor) error
+	BulkLoadReadings(ctx context.Context, rs []sensors.Reading, progress func(done int)) error
 }
 
 // ErrNotEmpty is returned by Seed when the store already holds features and neither
@@ -32,6 +34,12 @@ type SeedOptions struct {
 	IfEmpty bool
 	// Progress receives human-readable progress lines; nil for silence.
 	Progress io.Writer
+	// History is how much reading history (History: calm weather, real readings)
+	// to write for the sensors, ending at Now: 0 means DefaultHistory (6 h), a
+	// negative value none.
+	History time.Duration
+	// Now is when the history ends; the zero value means the time of seeding.
+	Now time.Time
 }
 
 // SeedResult says what Seed did.
@@ -40,10 +48,12 @@ type SeedResult struct {
 	Existing int64          // features found before seeding
 	Written  map[string]int // features written per layer
 	Sensors  int
+	Readings int // history readings written
 	Elapsed  time.Duration
 }
 
-// Seed writes ds into dst, layer by layer in registry order, reporting progress.
+// Seed writes ds into dst, layer by layer in registry order, then the sensors and
+// their reading history (SeedOptions.History), reporting progress.
 func Seed(ctx context.Context, dst Sink, reg *layers.Registry, ds *Dataset, opts SeedOptions) (SeedResult, error) {
 	start := time.Now()
 	res := SeedResult{Written: map[string]int{}}
@@ -90,8 +100,40 @@ func Seed(ctx context.Context, dst Sink, reg *layers.Registry, ds *Dataset, opts
 		return res, err
 	}
 	res.Sensors = len(ds.Sensors)
-	res.Elapsed = time.Since(start)
 	say("%-22s %6d", "sensors", len(ds.Sensors))
-	say("seeded %d features and %d sensors in %v", ds.Total(), len(ds.Sensors), res.Elapsed.Round(time.Millisecond))
+	if err := seedHistory(ctx, dst, ds, opts, &res, say); err != nil {
+		return res, err
+	}
+	res.Elapsed = time.Since(start)
+	say("seeded %d features, %d sensors and %d readings in %v", ds.Total(), len(ds.Sensors), res.Readings, res.Elapsed.Round(time.Millisecond))
 	return res, nil
+}
+
+// seedHistory writes the sensors' reading history (History) ending at opts.Now.
+func seedHistory(ctx context.Context, dst Sink, ds *Dataset, opts SeedOptions, res *SeedResult, say func(string, ...any)) error {
+	span := opts.History
+	if span == 0 {
+		span = DefaultHistory
+	}
+	if span < 0 || len(ds.Sensors) == 0 {
+		return nil
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	histStart := time.Now()
+	rs, err := History(ds, now, span, ds.Seed)
+	if err != nil {
+		return err
+	}
+	err = dst.BulkLoadReadings(ctx, rs, func(done int) {
+		say("  %-20s %6d / %-6d (%3.0f%%)", "readings", done, len(rs), 100*float64(done)/float64(max(len(rs), 1)))
+	})
+	if err != nil {
+		return err
+	}
+	res.Readings = len(rs)
+	say("%-22s %6d over the last %v in %v", "readings", len(rs), span, time.Since(histStart).Round(time.Millisecond))
+	return nil
 }

@@ -98,6 +98,41 @@ func TestSeedPostGIS(t *testing.T) {
 		}
 	}
 
+	// The sensors' calm history: every reading of History, real, in the hours
+	// before the seeding and none after it; the same values in both databases.
+	hist, err := History(ds, time.Now(), DefaultHistory, ds.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readingChecks := []struct {
+		what string
+		sql  string
+		want int64
+	}{
+		{"readings", "SELECT count(*) FROM readings", int64(len(hist))},
+		{"drill readings", "SELECT count(*) FROM readings WHERE drill", 0},
+		{"readings in the future", "SELECT count(*) FROM readings WHERE time > now()", 0},
+		{"readings older than the history", "SELECT count(*) FROM readings WHERE time < now() - interval '6 hours 1 minute'", 0},
+		{"sensors without history", "SELECT count(*) FROM sensors s WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sensor_id = s.id)", 0},
+		{"history readings out of range", "SELECT count(*) FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE r.value NOT BETWEEN s.range_min AND s.range_max", 0},
+	}
+	for _, c := range readingChecks {
+		var got int64
+		if err := a.Pool().QueryRow(ctx, c.sql).Scan(&got); err != nil || got != c.want {
+			t.Errorf("%s: %d (err %v), want %d", c.what, got, err, c.want)
+		}
+	}
+	readingsDigest := func(s *postgis.Store) string {
+		var d string
+		if err := s.Pool().QueryRow(ctx, `SELECT md5(string_agg(sensor_id || ':' || value, '|' ORDER BY sensor_id, time)) FROM readings`).Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if readingsDigest(a) != readingsDigest(b) {
+		t.Error("the reading history differs between two seeded databases")
+	}
+
 	// Identical data in both databases: a digest of every row, timestamps aside.
 	tables := []string{"sensors"}
 	for _, l := range layers.New().Layers() {
@@ -136,6 +171,10 @@ func TestSeedPostGIS(t *testing.T) {
 	}
 	if !sameRows(layers.RiskPoints, "updated_at", "version") {
 		t.Error("reseeding with --replace changed risk_points")
+	}
+	var readings int64
+	if err := a.Pool().QueryRow(ctx, "SELECT count(*) FROM readings").Scan(&readings); err != nil || readings != int64(len(hist)) {
+		t.Errorf("after --replace: %d readings (err %v), want the %d of one history", readings, err, len(hist))
 	}
 	var tombstones int64
 	if err := a.Pool().QueryRow(ctx, "SELECT count(*) FROM changes WHERE op = 'delete'").Scan(&tombstones); err != nil || tombstones != total {

@@ -21,6 +21,7 @@ Commands:
   serve     run the HTTP server
   migrate   bring the database schema to this binary's version
   seed      write the demo dataset (riskmap seed --demo)
+  simulate  run a storm drill: simulated sensor readings, marked drill
   version   print the version
 
 Run "riskmap <command> --help" for the flags of a command.
@@ -42,10 +43,11 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	commands := map[string]command{
-		"serve":   serveCmd,
-		"migrate": migrateCmd,
-		"seed":    seedCmd,
-		"version": versionCmd,
+		"serve":    serveCmd,
+		"migrate":  migrateCmd,
+		"seed":     seedCmd,
+		"simulate": simulateCmd,
+		"version":  versionCmd,
 	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

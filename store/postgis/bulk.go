@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"riskmap/feature"
 	"riskmap/layers"
+	"riskmap/sensors"
 	"riskmap/store"
 )
 
@@ -181,6 +183,57 @@ func (s *Store) BulkLoadSensors(ctx context.Context, sensors []feature.Sensor) e
 			return fmt.Errorf("postgis: load sensors: %w", classify(err))
 		}
 		return advanceSequence(ctx, tx, "sensors")
+	})
+}
+
+// readingsBatch is how many readings go through the staging table per COPY;
+// progress is reported after each batch.
+const readingsBatch = 10000
+
+// BulkLoadReadings stores many readings in one transaction: COPY into a temporary
+// staging table, then one INSERT per batch into readings (sensor_id, time, value,
+// drill) that skips a reading whose (sensor, drill, time) is stored already — the
+// first one wins, as everywhere readings are written. Either all are stored or
+// none. progress, if not nil, is called with the number of readings done so far.
+// A non-finite value is refused, naming the row; an unknown sensor fails the
+// transaction (foreign key).
+func (s *Store) BulkLoadReadings(ctx context.Context, rs []sensors.Reading, progress func(done int)) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+			return fmt.Errorf("postgis: reading row %d (sensor %d at %v): value %v is not a number", i, r.SensorID, r.Time, r.Value)
+		}
+		if r.Time.IsZero() {
+			return fmt.Errorf("postgis: reading row %d (sensor %d): no time", i, r.SensorID)
+		}
+		rows[i] = []any{r.SensorID, r.Time, r.Value, r.Drill}
+	}
+	cols := []string{"sensor_id", "time", "value", "drill"}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE riskmap_stage_readings (sensor_id bigint, time timestamptz,
+			value double precision, drill boolean) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("postgis: load readings: staging table: %w", classify(err))
+		}
+		for start := 0; start < len(rows); start += readingsBatch {
+			batch := rows[start:min(start+readingsBatch, len(rows))]
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"riskmap_stage_readings"}, cols, pgx.CopyFromRows(batch)); err != nil {
+				return fmt.Errorf("postgis: load readings %d..%d: copy: %w", start, start+len(batch)-1, classify(err))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO readings (sensor_id, time, value, drill)
+				SELECT sensor_id, time, value, drill FROM riskmap_stage_readings ON CONFLICT DO NOTHING`); err != nil {
+				return fmt.Errorf("postgis: load readings %d..%d: %w", start, start+len(batch)-1, classify(err))
+			}
+			if _, err := tx.Exec(ctx, "TRUNCATE riskmap_stage_readings"); err != nil {
+				return fmt.Errorf("postgis: load readings: %w", classify(err))
+			}
+			if progress != nil {
+				progress(start + len(batch))
+			}
+		}
+		return nil
 	})
 }
 
