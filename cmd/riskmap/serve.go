@@ -35,6 +35,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&opt.eventFlush, "event-flush", envDuration("RISKMAP_EVENT_FLUSH", 100*time.Millisecond), "how often the event stream writes to its clients, 1ms–250ms: changes of one object within it are coalesced (env RISKMAP_EVENT_FLUSH)")
 	fs.BoolVar(&opt.ingest, "ingest", envBool("RISKMAP_INGEST", true), "run the sensor ingest service (readings, warning levels, alerts); run it in one process per database (env RISKMAP_INGEST)")
 	fs.StringVar(&opt.mqttURL, "mqtt-url", envOr("RISKMAP_MQTT_URL", ""), "MQTT broker to take readings from (riskmap/readings/#, QoS 1), e.g. tcp://127.0.0.1:1883; empty: none (env RISKMAP_MQTT_URL)")
+	fs.StringVar(&opt.mqttTopic, "mqtt-topic", envOr("RISKMAP_MQTT_TOPIC", "riskmap/readings/#"), "MQTT topic filter the readings come on (env RISKMAP_MQTT_TOPIC)")
 	fs.StringVar(&opt.mqttClientID, "mqtt-client-id", envOr("RISKMAP_MQTT_CLIENT_ID", "riskmap-ingest"), "MQTT client id: names the persistent session, keep it stable (env RISKMAP_MQTT_CLIENT_ID)")
 	fs.StringVar(&opt.spoolDir, "spool-dir", envOr("RISKMAP_SPOOL_DIR", "riskmap-spool"), "directory of the on-disk spool of MQTT readings taken while the database is down (env RISKMAP_SPOOL_DIR)")
 	fs.DurationVar(&opt.sensorTick, "sensor-tick", envDuration("RISKMAP_SENSOR_TICK", 10*time.Second), "how often silent sensors are looked for (env RISKMAP_SENSOR_TICK)")
@@ -80,6 +81,7 @@ type serveOptions struct {
 	ingest          bool
 	mqttURL         string
 	mqttClientID    string
+	mqttTopic       string
 	spoolDir        string
 	sensorTick      time.Duration
 	writeToken      string
@@ -139,7 +141,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 			if err != nil {
 				return err
 			}
-			consumer, err = mqtt.New(mqtt.Config{URL: opt.mqttURL, ClientID: opt.mqttClientID, Service: ing, Store: s,
+			consumer, err = mqtt.New(mqtt.Config{URL: opt.mqttURL, ClientID: opt.mqttClientID, Topic: opt.mqttTopic, Service: ing, Store: s,
 				Spool: sp, SessionExpiry: opt.mqttSessionExpiry, Logger: log})
 			if err != nil {
 				return err
