@@ -8,13 +8,27 @@ import (
 // described at tileJSONURL (an absolute URL): risk points and slopes colored by risk
 // grade, slope outlines and waterlogging spots by warning level (the registry's
 // colors; the two scales stay apart), risk-point clusters as circles sized by their
-// count and colored by their highest grade, roads and resources in fixed colors that
+// count and colored by their highest grade, objects whose sensors are all silent
+// (sensor_status no_data) in the no-data color, roads and resources in fixed colors that
 // are none of the grade or warning colors. Waterlogging spots may be points or areas. It
 // has no basemap and no text, so it needs no glyphs or sprites: the wall map lays it
 // over a basemap of its choice.
 func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 	grade := matchColor("risk_grade", reg.RiskGrades(), "#888888")
 	warning := matchColor("warning_level", reg.WarningLevels(), "#888888")
+	// A monitored object whose sensors have all gone silent is drawn apart from
+	// calm: filled in the no-data color, its outline keeping the level its
+	// sensors last had.
+	noData := []any{"==", []any{"get", "sensor_status"}, "no_data"}
+	noDataColor := "#616161"
+	if l, err := reg.Layer(layers.WaterloggingSpots); err == nil {
+		if f, ok := l.Field("sensor_status"); ok && f.Enum != nil {
+			if c, ok := f.Enum.Choice("no_data"); ok && c.Color != "" {
+				noDataColor = c.Color
+			}
+		}
+	}
+	levelOrNoData := []any{"case", noData, noDataColor, warning}
 	isCluster := []any{"==", []any{"get", KeyCluster}, true}
 	notCluster := []any{"!=", []any{"get", KeyCluster}, true}
 	geom := func(t string) []any { return []any{"==", []any{"geometry-type"}, t} }
@@ -38,10 +52,10 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 				"fill-color": grade, "fill-opacity": 0.35,
 			}),
 			layer("slopes-outline", "line", layers.Slopes, geom("Polygon"), map[string]any{
-				"line-color": warning, "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.5, 16, 2.5},
+				"line-color": levelOrNoData, "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.5, 16, 2.5},
 			}),
 			layer("slopes-point", "circle", layers.Slopes, geom("Point"), map[string]any{
-				"circle-color": grade, "circle-radius": 3, "circle-stroke-color": warning, "circle-stroke-width": 1,
+				"circle-color": grade, "circle-radius": 3, "circle-stroke-color": levelOrNoData, "circle-stroke-width": 1,
 			}),
 			layer("rectified-roads", "line", layers.RectifiedRoads, nil, map[string]any{
 				"line-color": "#1b7837", "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 1, 16, 4},
@@ -60,12 +74,14 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 				"circle-stroke-width": 1,
 			}),
 			layer("waterlogging-areas", "fill", layers.WaterloggingSpots, geom("Polygon"), map[string]any{
-				"fill-color": warning, "fill-opacity": 0.45, "fill-outline-color": "#08306b",
+				"fill-color": levelOrNoData, "fill-opacity": 0.45,
+				"fill-outline-color": []any{"case", noData, warning, "#08306b"},
 			}),
 			layer("waterlogging-spots", "circle", layers.WaterloggingSpots, geom("Point"), map[string]any{
-				"circle-color":        warning,
+				"circle-color":        levelOrNoData,
 				"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 4, 16, 9},
-				"circle-stroke-color": "#08306b", "circle-stroke-width": 1.5,
+				"circle-stroke-color": []any{"case", noData, warning, "#08306b"},
+				"circle-stroke-width": []any{"case", noData, 3, 1.5},
 			}),
 			layer("resources", "circle", layers.Resources, nil, map[string]any{
 				"circle-color":        resourceColor,
