@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"riskmap/demo"
+	"riskmap/internal/sensortest"
 	"riskmap/layers"
 	"riskmap/sim"
 )
@@ -298,20 +299,29 @@ func TestRunInterrupted(t *testing.T) {
 	}
 }
 
-// TestRunMQTT: a fast drill over MQTT publishes every reading once acknowledged,
-// to its sensor's topic, also when the broker drops the connection mid-run.
+// TestRunMQTT: a fast drill over MQTT, to the real broker through a proxy that
+// cuts every connection mid-run (the acknowledgements of the messages in flight
+// lost with it) and, from the first attempt to connect again, refuses new
+// connections for half a second. Every reading is reported sent, and each one
+// reaches a subscriber on its sensor's topic at QoS 1 — at least once: a message
+// whose acknowledgement was lost is sent again.
 func TestRunMQTT(t *testing.T) {
+	brokerURL := sensortest.MQTTURL(t)
 	_, srv := newFake(t)
-	b := newBroker(t)
-	b.dropAfter = 150             // close the connection without acknowledging the 150th publish,
-	b.refuseFor = 3 * time.Second // and stay away for longer than AckTimeout
+	suffix := testSuffix()
+	prefix := testPrefix(suffix)
+	sub := subscribe(t, brokerURL, "riskmap-drill-test-sub-"+suffix, prefix+"#")
+	p := newProxy(t, brokerURL)
+	p.cutAt = 1000 // past the first Publish, which sends at most one message per sensor (834)
+	p.refuseFor = 500 * time.Millisecond
 	ctx := context.Background()
-	q, err := DialMQTT(ctx, "tcp://"+b.addr(), "riskmap-sim-test")
+	q, err := DialMQTT(ctx, p.url, "riskmap-drill-test-pub-"+suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q.Close()
 	q.AckTimeout = time.Second
+	q.Prefix = prefix
 	const speed = 20000
 	dur := 90 * time.Minute
 	m := model(t, srv, 9)
@@ -319,8 +329,12 @@ func TestRunMQTT(t *testing.T) {
 	for _, s := range m.Sensors() {
 		ext[s.ID] = s.ExternalID
 	}
+	if len(ext) >= p.cutAt {
+		t.Fatalf("%d sensors: cut after the %dth message would fall in the first Publish", len(ext), p.cutAt)
+	}
 	var start time.Time
-	cfg := Config{Speed: speed, Duration: dur, Tick: 20 * time.Millisecond, Now: func() time.Time {
+	var out bytes.Buffer
+	cfg := Config{Speed: speed, Duration: dur, Tick: 20 * time.Millisecond, Progress: 250 * time.Millisecond, Out: &out, Now: func() time.Time {
 		t := time.Now()
 		if start.IsZero() {
 			start = t
@@ -328,6 +342,7 @@ func TestRunMQTT(t *testing.T) {
 		return t
 	}}
 	st, err := Run(ctx, m, q, cfg)
+	t.Logf("run:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,49 +354,78 @@ func TestRunMQTT(t *testing.T) {
 	if st.Sent != total || st.Unsent != 0 {
 		t.Errorf("stats %+v, %d simulated", st, total)
 	}
-	b.mu.Lock()
-	conns := b.conns
-	b.mu.Unlock()
-	t.Logf("stats %+v, %d connections", st, conns)
-	if conns < 2 || st.Failures == 0 {
-		t.Errorf("%d connections, %d failed attempts: the dropped connection was not retried", conns, st.Failures)
+	p.mu.Lock()
+	conns, refused, cuts, publishes := p.accepted, p.refused, p.cuts, p.publishes
+	p.mu.Unlock()
+	if cuts != 1 || conns != 2 || refused == 0 || st.Failures < 2 {
+		t.Errorf("%d cuts, %d connections, %d refused, %d failed attempts: the connection was not cut mid-run and retried",
+			cuts, conns, refused, st.Failures)
 	}
-	f := &fakeServer{rows: map[[2]int64]Row{}}
-	b.mu.Lock()
-	for _, msg := range b.msgs {
-		var rows []Row
-		if bytes.HasPrefix(msg.payload, []byte("[")) {
-			err = json.Unmarshal(msg.payload, &rows)
-		} else {
-			var r Row
-			err = json.Unmarshal(msg.payload, &r)
-			rows = []Row{r}
-		}
-		if err != nil {
-			t.Fatalf("payload %q: %v", msg.payload, err)
-		}
-		for _, r := range rows {
-			if msg.topic != Topic(ext[r.SensorID]) || msg.qos != 1 {
-				t.Fatalf("sensor %d published to %q at QoS %d", r.SensorID, msg.topic, msg.qos)
+
+	// Wait for the subscriber to have every reading (the broker acknowledges a
+	// message before it has delivered it), then check them.
+	var (
+		f    *fakeServer
+		msgs []received
+		dups int
+	)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		msgs = sub.messages()
+		f, dups = &fakeServer{rows: map[[2]int64]Row{}}, 0
+		for _, msg := range msgs {
+			var rows []Row
+			if bytes.HasPrefix(msg.payload, []byte("[")) {
+				err = json.Unmarshal(msg.payload, &rows)
+			} else {
+				var r Row
+				err = json.Unmarshal(msg.payload, &r)
+				rows = []Row{r}
 			}
-			f.rows[[2]int64{r.SensorID, r.Time.UnixMicro()}] = r
+			if err != nil {
+				t.Fatalf("payload %q on %s: %v", msg.payload, msg.topic, err)
+			}
+			for _, r := range rows {
+				if msg.topic != q.Topic(ext[r.SensorID]) || msg.qos != 1 {
+					t.Fatalf("sensor %d: delivered on %q at QoS %d, want %q at QoS 1", r.SensorID, msg.topic, msg.qos, q.Topic(ext[r.SensorID]))
+				}
+				k := [2]int64{r.SensorID, r.Time.UnixMicro()}
+				if old, dup := f.rows[k]; dup {
+					if old != r {
+						t.Fatalf("sensor %d at %v delivered twice, differently: %+v, %+v", r.SensorID, r.Time, old, r)
+					}
+					dups++
+				}
+				f.rows[k] = r
+			}
 		}
+		if len(f.rows) >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	b.mu.Unlock()
+	t.Logf("stats %+v; proxy: %d connections, %d refused, %d publishes forwarded; subscriber: %d messages, %d readings delivered again",
+		st, conns, refused, publishes, len(msgs), dups)
 	checkDelivered(t, f, want, start, speed)
 }
 
-// TestMQTTUnacknowledged: messages the broker never acknowledges come back as
-// failed rows, with an error, after AckTimeout — to be sent again.
+// TestMQTTUnacknowledged: messages the broker receives but whose acknowledgements
+// never reach the publisher (the proxy swallows the PUBACKs) come back as failed
+// rows, with an error, after AckTimeout — to be sent again. One message per
+// sensor: an array for several rows, an object for one.
 func TestMQTTUnacknowledged(t *testing.T) {
-	b := newBroker(t)
-	b.noAck = true
-	q, err := DialMQTT(context.Background(), "tcp://"+b.addr(), "riskmap-sim-noack")
+	brokerURL := sensortest.MQTTURL(t)
+	suffix := testSuffix()
+	prefix := testPrefix(suffix)
+	sub := subscribe(t, brokerURL, "riskmap-drill-test-sub-"+suffix, prefix+"#")
+	p := newProxy(t, brokerURL)
+	p.dropAcks = true
+	q, err := DialMQTT(context.Background(), p.url, "riskmap-drill-test-noack-"+suffix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q.Close()
 	q.AckTimeout = 300 * time.Millisecond
+	q.Prefix = prefix
 	now := time.Now().UTC()
 	rows := []Row{
 		{SensorID: 1, ExternalID: "SN-1", Time: now, Value: 1, Drill: true},
@@ -393,11 +437,27 @@ func TestMQTTUnacknowledged(t *testing.T) {
 	if err == nil || len(failed) != len(rows) || time.Since(start) > 5*time.Second {
 		t.Fatalf("failed %d of %d rows, err %v, after %v", len(failed), len(rows), err, time.Since(start))
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.msgs) != 2 || b.msgs[0].topic != "riskmap/readings/SN-1" || !bytes.HasPrefix(b.msgs[0].payload, []byte("[")) ||
-		b.msgs[1].topic != "riskmap/readings/SN-2" || !bytes.HasPrefix(b.msgs[1].payload, []byte("{")) {
-		t.Errorf("broker got %+v: want an array for SN-1 and an object for SN-2", b.msgs)
+	t.Logf("after %v: %v", time.Since(start), err)
+	var msgs []received
+	sensortest.WaitFor(t, 10*time.Second, "the broker to deliver both messages", func() bool {
+		msgs = sub.messages()
+		return len(msgs) >= 2
+	})
+	time.Sleep(100 * time.Millisecond) // a third message would be a bug too
+	msgs = sub.messages()
+	byTopic := map[string]received{}
+	for _, m := range msgs {
+		byTopic[m.topic] = m
+	}
+	one, two := byTopic[prefix+"SN-1"], byTopic[prefix+"SN-2"]
+	if len(msgs) != 2 || !bytes.HasPrefix(one.payload, []byte("[")) || !bytes.HasPrefix(two.payload, []byte("{")) {
+		t.Errorf("the broker delivered %d messages %+v: want an array on %sSN-1 and an object on %sSN-2", len(msgs), msgs, prefix, prefix)
+	}
+	p.mu.Lock()
+	dropped := p.droppedAcks
+	p.mu.Unlock()
+	if dropped != 2 {
+		t.Errorf("the proxy swallowed %d acknowledgements, want 2", dropped)
 	}
 }
 
@@ -407,5 +467,11 @@ func TestTopic(t *testing.T) {
 	}
 	if got := Topic("a/b+c#"); got != "riskmap/readings/a_b_c_" {
 		t.Error(got)
+	}
+	if got := (&MQTT{}).Topic("a/b"); got != "riskmap/readings/a_b" {
+		t.Error("no prefix:", got)
+	}
+	if got := (&MQTT{Prefix: "test/x/"}).Topic("a/b+c#"); got != "test/x/a_b_c_" {
+		t.Error("with a prefix:", got)
 	}
 }

@@ -109,6 +109,9 @@ type MQTT struct {
 	// AckTimeout is how long Publish waits for the broker's acknowledgement of a
 	// message before counting it failed (to be sent again).
 	AckTimeout time.Duration
+	// Prefix replaces TopicPrefix as the prefix of the topics published to, when
+	// not empty (a test's own topic tree, say); it should end in '/'.
+	Prefix string
 }
 
 // TopicPrefix is the prefix of the topics readings are published to.
@@ -117,7 +120,20 @@ const TopicPrefix = "riskmap/readings/"
 // Topic is the topic of a sensor's readings: TopicPrefix and its external id, with
 // the characters that cannot appear in an MQTT topic name ('+', '#', '/') as '_'.
 func Topic(externalID string) string {
-	return TopicPrefix + strings.Map(func(r rune) rune {
+	return topicUnder(TopicPrefix, externalID)
+}
+
+// Topic is the topic q publishes a sensor's readings to: Topic(externalID), or
+// the same under q.Prefix when that is set.
+func (q *MQTT) Topic(externalID string) string {
+	if q.Prefix != "" {
+		return topicUnder(q.Prefix, externalID)
+	}
+	return Topic(externalID)
+}
+
+func topicUnder(prefix, externalID string) string {
+	return prefix + strings.Map(func(r rune) rune {
 		switch r {
 		case '+', '#', '/':
 			return '_'
@@ -193,7 +209,7 @@ func (q *MQTT) Publish(ctx context.Context, rows []Row) ([]Row, error) {
 		if err != nil {
 			return rows, fmt.Errorf("%w: %w", ErrFatal, err)
 		}
-		msgs = append(msgs, msg{rows: g, tok: q.client.Publish(Topic(ext), 1, false, payload)})
+		msgs = append(msgs, msg{rows: g, tok: q.client.Publish(q.Topic(ext), 1, false, payload)})
 	}
 	deadline := time.NewTimer(q.AckTimeout)
 	defer deadline.Stop()
@@ -223,7 +239,7 @@ func (q *MQTT) Publish(ctx context.Context, rows []Row) ([]Row, error) {
 		if err != nil {
 			failed = append(failed, m.rows...)
 			if firstErr == nil {
-				firstErr = fmt.Errorf("MQTT publish to %s: %w", Topic(m.rows[0].ExternalID), err)
+				firstErr = fmt.Errorf("MQTT publish to %s: %w", q.Topic(m.rows[0].ExternalID), err)
 			}
 		}
 	}
