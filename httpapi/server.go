@@ -6,6 +6,8 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -60,6 +62,12 @@ type Config struct {
 	// WriteToken is the bearer token every write needs; empty disables writes
 	// (they answer 403).
 	WriteToken string
+	// Page is the wall map's files (package static), served at / and /app/; nil:
+	// no page.
+	Page fs.FS
+	// Basemap is the page's background: the offline basemap and an optional
+	// raster basemap (GET /api/v1/config, /api/v1/basemap).
+	Basemap Basemap
 }
 
 // Readiness is the state of the index against the database.
@@ -85,13 +93,29 @@ type server struct {
 	ingestStats func() any
 
 	publicURL string
+
+	basemap                    Basemap
+	basemapWGS84, basemapGCJ02 []byte
 }
 
 // New returns the HTTP handler for all of riskmap's routes.
 func New(cfg Config) (http.Handler, error) {
 	s := &server{reg: cfg.Registry, store: cfg.Store, ix: cfg.Index, log: cfg.Logger, timeout: cfg.RequestTimeout,
 		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness, hub: cfg.Events,
-		ingest: cfg.Ingest, sensors: cfg.SensorStore, writeToken: cfg.WriteToken, ingestStats: cfg.IngestStats}
+		ingest: cfg.Ingest, sensors: cfg.SensorStore, writeToken: cfg.WriteToken, ingestStats: cfg.IngestStats,
+		basemap: cfg.Basemap}
+	switch cfg.Basemap.CRS {
+	case "", "wgs84", "gcj02":
+	default:
+		return nil, fmt.Errorf("httpapi: basemap CRS %q: want wgs84 or gcj02", cfg.Basemap.CRS)
+	}
+	var err error
+	if s.basemapWGS84, err = encodeBasemap(cfg.Basemap.Features, nil); err != nil {
+		return nil, fmt.Errorf("httpapi: basemap: %w", err)
+	}
+	if s.basemapGCJ02, err = encodeBasemap(cfg.Basemap.Features, gcj02); err != nil {
+		return nil, fmt.Errorf("httpapi: basemap: %w", err)
+	}
 	if s.tiles == nil {
 		ts, err := defaultTileService(cfg.Registry, cfg.Index)
 		if err != nil {
@@ -128,6 +152,19 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/signals", s.handle(s.listSignals)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/signals/{kind}", s.handle(s.setSignal)).Methods(http.MethodPut)
 	r.Handle("/api/v1/events", s.handle(s.eventStream)).Methods(http.MethodGet).Name(eventsRoute)
+	r.Handle("/api/v1/config", s.handle(s.config)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/basemap", s.handle(s.basemapRoute)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/stats", s.handle(s.stats)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/glyphs/{fontstack}/{range}.pbf", s.handle(s.glyphs)).Methods(http.MethodGet, http.MethodHead)
+	if cfg.Page != nil {
+		// The page loads while the index does: it shows "loading" itself.
+		page, err := newStaticFiles(cfg.Page)
+		if err != nil {
+			return nil, err
+		}
+		r.Handle("/", page).Methods(http.MethodGet, http.MethodHead)
+		r.PathPrefix("/app/").Handler(page).Methods(http.MethodGet, http.MethodHead)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errRouteNotFound)
 	})

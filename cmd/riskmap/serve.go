@@ -8,9 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"riskmap/demo"
 	"riskmap/events"
 	"riskmap/feed"
 	"riskmap/httpapi"
@@ -19,6 +24,7 @@ import (
 	"riskmap/ingest/mqtt"
 	"riskmap/ingest/spool"
 	"riskmap/layers"
+	"riskmap/static"
 	"riskmap/store"
 	"riskmap/store/postgis"
 	"riskmap/tiles"
@@ -40,6 +46,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opt.spoolDir, "spool-dir", envOr("RISKMAP_SPOOL_DIR", "riskmap-spool"), "directory of the on-disk spool of MQTT readings taken while the database is down (env RISKMAP_SPOOL_DIR)")
 	fs.DurationVar(&opt.sensorTick, "sensor-tick", envDuration("RISKMAP_SENSOR_TICK", 10*time.Second), "how often silent sensors are looked for (env RISKMAP_SENSOR_TICK)")
 	writeTokenFile := fs.String("write-token-file", envOr("RISKMAP_WRITE_TOKEN_FILE", ""), "file holding the bearer token writes need (env RISKMAP_WRITE_TOKEN_FILE, or the token itself in RISKMAP_WRITE_TOKEN); without one, writes are refused")
+	fs.StringVar(&opt.basemapURL, "basemap-url", envOr("RISKMAP_BASEMAP_URL", ""), "optional raster basemap tile URL for the wall map ({z}/{x}/{y}); empty: the offline basemap only (env RISKMAP_BASEMAP_URL)")
+	fs.StringVar(&opt.basemapCRS, "basemap-crs", envOr("RISKMAP_BASEMAP_CRS", "wgs84"), "the raster basemap's coordinates: wgs84 (Tianditu, CGCS2000) or gcj02 (AMap, Tencent: the page then draws the layers in GCJ-02) (env RISKMAP_BASEMAP_CRS)")
+	fs.StringVar(&opt.basemapAttribution, "basemap-attribution", envOr("RISKMAP_BASEMAP_ATTRIBUTION", ""), "attribution shown for the raster basemap (env RISKMAP_BASEMAP_ATTRIBUTION)")
 	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
@@ -47,6 +56,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 ||
 		opt.eventFlush < time.Millisecond || opt.eventFlush > 250*time.Millisecond {
 		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0, --cluster-below in 0..%d, --event-flush in 1ms..250ms\n", tiles.MaxZoom+1)
+		return 2
+	}
+	if opt.basemapCRS != "wgs84" && opt.basemapCRS != "gcj02" {
+		fmt.Fprintf(stderr, "riskmap serve: --basemap-crs %q: want wgs84 or gcj02\n", opt.basemapCRS)
 		return 2
 	}
 	if !requireDatabase(*dbURL, stderr, "serve") {
@@ -85,6 +98,8 @@ type serveOptions struct {
 	spoolDir        string
 	sensorTick      time.Duration
 	writeToken      string
+	// The wall map's raster basemap (optional).
+	basemapURL, basemapCRS, basemapAttribution string
 	// mqttSessionExpiry: how long the broker keeps the consumer's session (0:
 	// the consumer's default, 7 days). Tests shorten it.
 	mqttSessionExpiry time.Duration
@@ -123,7 +138,11 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 	})
 	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
-		SensorStore: s, WriteToken: opt.writeToken}
+		SensorStore: s, WriteToken: opt.writeToken, Page: static.FS()}
+	hcfg.Basemap, err = basemap(opt)
+	if err != nil {
+		return err
+	}
 	// Sensors: readings are stored, then evaluated; states go back to the store
 	// (and through the change feed to the index and the stream); alerts and
 	// signals, stored by this process or another, reach the stream through the
@@ -273,4 +292,52 @@ func changeEvents(reg *layers.Registry, as []feed.Applied, log *slog.Logger) []e
 		out = append(out, e)
 	}
 	return out
+}
+
+// basemap is the wall map's background: the raster basemap of the options, and the
+// offline basemap built from the demo package's real inputs (the Luohu boundary,
+// BSD-3-Clause, and OpenStreetMap road names, ODbL): the district outline, the area
+// around it shaded, and one label per road name at its longest way's centroid.
+func basemap(opt serveOptions) (httpapi.Basemap, error) {
+	bm := httpapi.Basemap{URL: opt.basemapURL, CRS: opt.basemapCRS, Attribution: opt.basemapAttribution}
+	outline, err := demo.Boundary()
+	if err != nil {
+		return bm, err
+	}
+	fc := geojson.NewFeatureCollection()
+	add := func(g orb.Geometry, role, name string) {
+		f := geojson.NewFeature(g)
+		f.Properties["role"] = role
+		if name != "" {
+			f.Properties["name"] = name
+		}
+		fc.Append(f)
+	}
+	// The outside: a box well around the district with the district as its hole.
+	b := outline.Bound().Pad(0.25)
+	box := orb.Ring{b.Min, {b.Max[0], b.Min[1]}, b.Max, {b.Min[0], b.Max[1]}, b.Min}
+	hole := orb.Clone(outline[0]).(orb.Ring)
+	hole.Reverse()
+	add(orb.Polygon{box, hole}, "outside", "")
+	add(outline, "outline", "罗湖区")
+	roads, err := demo.RoadCentroids()
+	if err != nil {
+		return bm, err
+	}
+	longest := map[string]demo.RoadCentroid{}
+	for _, r := range roads {
+		if cur, ok := longest[r.Name]; !ok || r.LengthM > cur.LengthM {
+			longest[r.Name] = r
+		}
+	}
+	names := make([]string, 0, len(longest))
+	for n := range longest {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		add(longest[n].Point, "label", n)
+	}
+	bm.Features = fc
+	return bm, nil
 }
