@@ -2,13 +2,13 @@ package tiles
 
 import (
 	"bytes"
-	"compress/flate"
 	"container/list"
 	"hash/crc32"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/paulmach/orb"
 
 	"riskmap/index"
