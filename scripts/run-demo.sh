@@ -31,7 +31,7 @@ if [ -z "${RISKMAP_WRITE_TOKEN:-}" ] && [ -z "${RISKMAP_WRITE_TOKEN_FILE:-}" ]; 
 fi
 addr=${RISKMAP_ADDR:-:8080}
 case "$addr" in :*) addr="localhost$addr" ;; esac
-echo "serving the demo data: open http://$addr/api/v1/layers"
+echo "serving the demo data: open the wall map at http://$addr/ (API: http://$addr/api/v1/layers)"
 echo "write token: ${RISKMAP_WRITE_TOKEN_FILE:-\$RISKMAP_WRITE_TOKEN}; a storm drill in another terminal:"
 echo "  RISKMAP_WRITE_TOKEN=\$(cat ${RISKMAP_WRITE_TOKEN_FILE:-.tmp/write-token}) bin/riskmap simulate --scenario typhoon --speed 60x --server http://$addr"
 exec bin/riskmap serve

@@ -122,6 +122,7 @@ async function makeMap() {
     map.getCanvas().style.cursor = map.queryRenderedFeatures(e.point, { layers: riskLayers }).length ? 'pointer' : '';
   });
   state.riskLayers = riskLayers;
+  state.resourceColors = style.layers.find((l) => l.id === 'resources')?.paint?.['circle-color'];
   // home shows the whole district between the panels.
   state.home = () => opts.bounds && map.fitBounds(opts.bounds, { ...opts.fitBoundsOptions, animate: false });
 }
@@ -335,7 +336,7 @@ function renderLegend() {
   const sw = (color, label, cls = '') => el('div', { class: 'lg' }, el('span', { class: `sw ${cls}`, style: { '--c': color } }), label);
   const resKinds = registry.layers.find((l) => l.name === 'resources')?.fields.find((f) => f.name === 'kind')?.enum?.choices ?? [];
   const resColor = (code) => {
-    const m = map?.getStyle()?.layers.find((l) => l.id === 'resources')?.paint?.['circle-color'];
+    const m = state.resourceColors;
     const i = Array.isArray(m) ? m.indexOf(code) : -1;
     return i > 0 ? m[i + 1] : '#999';
   };
