@@ -9,10 +9,11 @@ import (
 // grade, slope outlines and waterlogging spots by warning level (the registry's
 // colors; the two scales stay apart), risk-point clusters as circles sized by their
 // count and colored by their highest grade, objects whose sensors are all silent
-// (sensor_status no_data) in the no-data color, roads and resources in fixed colors that
-// are none of the grade or warning colors. Waterlogging spots may be points or areas. It
-// has no basemap and no text, so it needs no glyphs or sprites: the wall map lays it
-// over a basemap of its choice.
+// (sensor_status no_data) in the no-data color, rectified roads by kind and
+// resources by kind with a symbol, in colors that are none of the grade or warning
+// colors. Waterlogging spots may be points or areas. It has no basemap, and its only
+// text is the resources' CJK symbols, which MapLibre draws from local fonts, so it
+// needs no glyphs or sprites: the wall map lays it over a basemap of its choice.
 func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 	grade := matchColor("risk_grade", reg.RiskGrades(), "#888888")
 	warning := matchColor("warning_level", reg.WarningLevels(), "#888888")
@@ -41,6 +42,25 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 	}
 	resourceColor := []any{"match", []any{"get", "kind"},
 		"shelter", "#1a9850", "rescue_team", "#6a3d9a", "material_depot", "#8c510a", "medical", "#01665e", "#333333"}
+	// Roads by rectification kind, in greens and teals: none of the grade or
+	// warning colors.
+	roadColor := []any{"match", []any{"get", "kind"},
+		"quality_upgrade", "#1b7837", "motor_nonmotor_separation", "#5aae61", "radar_scan", "#35978f", "#1b7837"}
+	// Resources carry a symbol: the first character of the kind's Chinese name
+	// (避 shelter, 救 rescue team, 物 depot, 医 medical) in white on the kind's
+	// circle, from zoom 13. CJK characters render from the client's fonts
+	// (MapLibre's local ideographs), so the style still needs no glyphs or sprites.
+	resourceSymbols := map[string]any{
+		"id": "resources-symbol", "type": "symbol", "source": "riskmap", "source-layer": layers.Resources,
+		"minzoom": 13,
+		"layout": map[string]any{
+			"text-field": []any{"match", []any{"get", "kind"},
+				"shelter", "避", "rescue_team", "救", "material_depot", "物", "medical", "医", ""},
+			"text-size":          []any{"interpolate", []any{"linear"}, []any{"zoom"}, 13, 9, 16, 13},
+			"text-allow-overlap": true, "text-ignore-placement": true,
+		},
+		"paint": map[string]any{"text-color": "#ffffff"},
+	}
 	return map[string]any{
 		"version": 8,
 		"name":    "riskmap",
@@ -58,7 +78,7 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 				"circle-color": grade, "circle-radius": 3, "circle-stroke-color": levelOrNoData, "circle-stroke-width": 1,
 			}),
 			layer("rectified-roads", "line", layers.RectifiedRoads, nil, map[string]any{
-				"line-color": "#1b7837", "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 1, 16, 4},
+				"line-color": roadColor, "line-width": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 1, 16, 4},
 				"line-opacity": 0.8,
 			}),
 			layer("risk-clusters", "circle", layers.RiskPoints, isCluster, map[string]any{
@@ -85,9 +105,10 @@ func Style(reg *layers.Registry, tileJSONURL string) map[string]any {
 			}),
 			layer("resources", "circle", layers.Resources, nil, map[string]any{
 				"circle-color":        resourceColor,
-				"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 3, 16, 7},
+				"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 3, 14, 8, 16, 11},
 				"circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
 			}),
+			resourceSymbols,
 		},
 	}
 }
