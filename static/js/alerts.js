@@ -7,7 +7,7 @@
 // alerts pulse on the map; a click on a row flies there. Memory stays bounded: at most
 // maxKept rows are kept, the rest dropped, and the name cache is bounded too.
 
-import { levelColor, levelLabel, layerTitle, sensorKindLabel, t } from './i18n.js';
+import { levelColor, levelLabel, layerTitle, sensorKindLabel, t, unit } from './i18n.js';
 import { alertRank, el, shortTime } from './util.js';
 
 const maxKept = 300;
@@ -124,8 +124,8 @@ export class AlertsPanel {
     const level = a.reason === 'no_data' ? 'no_data' : a.to;
     const w = this.where.get(`${a.layer}/${a.feature_id}`);
     const name = w?.name ?? `${layerTitle(a.layer)} ${a.feature_id}`;
-    const value = a.value === null || a.value === undefined ? '' : `${a.value.toFixed(1)} ${a.unit ?? ''}`;
-    const thr = a.threshold !== null && a.threshold !== undefined ? ` / ${a.threshold} ${a.unit ?? ''}` : '';
+    const value = a.value === null || a.value === undefined ? '' : `${a.value.toFixed(1)} ${unit(a.unit)}`;
+    const thr = a.threshold !== null && a.threshold !== undefined ? ` / ${a.threshold} ${unit(a.unit)}` : '';
     return el('div', {
       class: `alert level-${level}${a.open ? '' : ' acked'}${a.drill ? ' drill' : ''}`,
       'data-id': a.id, 'data-level': level, 'data-drill': a.drill ? 'true' : 'false', 'data-time': a.time,

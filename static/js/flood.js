@@ -10,7 +10,7 @@
 // real depth stays beside it. So during a drill the list shows the drill picture
 // without ever hiding a real warning that is worse.
 
-import { ago, codeLabel, levelColor, levelLabel, t } from './i18n.js';
+import { ago, codeLabel, levelColor, levelLabel, t, unit } from './i18n.js';
 import { el, getJSON, levelRank, sparkline } from './util.js';
 
 const maxRows = 40;
@@ -111,15 +111,15 @@ export class FloodList {
     const warn = p.warning_depth_cm;
     const st = e.sensor?.state;
     let valueText;
-    if (e.depth !== null) valueText = `${e.depth.toFixed(0)}${warn ? ` / ${warn} cm` : ' cm'}`;
-    else if (st?.value !== undefined && st?.value !== null) valueText = `${st.value.toFixed(2)} ${e.sensor.unit}`;
+    if (e.depth !== null) valueText = `${e.depth.toFixed(0)}${warn ? ` / ${warn} ${unit('cm')}` : ` ${unit('cm')}`}`;
+    else if (st?.value !== undefined && st?.value !== null) valueText = `${st.value.toFixed(2)} ${unit(e.sensor.unit)}`;
     else valueText = '—';
     const pct = e.depth !== null && warn ? Math.min(100, (e.depth / warn) * 100) : 0;
     const trend = p.trend === 'rising' ? '↑' : p.trend === 'falling' ? '↓' : p.trend === 'steady' ? '→' : '';
     const seen = st?.time ?? p.updated_at;
     const spark = el('span', { class: 'spark-box' });
     if (withSpark && e.sensor) this.fillSpark(spark, e.sensor, e.drill, e.sensor.kind === 'water_depth_cm' ? warn : e.sensor.thresholds?.blue);
-    const real = e.drill && p.current_depth_cm != null ? el('span', { class: 'muted real-depth' }, `(${p.current_depth_cm.toFixed(0)} cm)`) : '';
+    const real = e.drill && p.current_depth_cm != null ? el('span', { class: 'muted real-depth' }, `(${p.current_depth_cm.toFixed(0)} ${unit('cm')})`) : '';
     return el('div', {
       class: `flood-row${e.drill ? ' drill' : ''}`, 'data-id': e.id, 'data-rank': e.rank, 'data-depth': e.depth ?? -1,
       'data-name': p.name, onclick: () => this.onSelect(e.id, e.s),

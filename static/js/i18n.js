@@ -60,6 +60,17 @@ const table = {
   more: ['另有 {n} 条', '{n} more'],
 };
 
+// Units of the registry's fields and sensor kinds (the registry gives them in SI /
+// English abbreviations): what each reads as in Chinese and in English.
+const units = {
+  persons: ['人', 'persons'],
+  m: ['米', 'm'],
+  cm: ['厘米', 'cm'],
+  mm: ['毫米', 'mm'],
+  deg: ['度', '°'],
+  'mm/h': ['毫米/小时', 'mm/h'],
+};
+
 let lang = localStorage.getItem('riskmap.lang') === 'en' ? 'en' : 'zh';
 let registry = null;
 const listeners = [];
@@ -82,6 +93,12 @@ export function t(key, args = {}) {
   let s = e ? e[lang === 'en' ? 1 : 0] : key;
   for (const [k, v] of Object.entries(args)) s = s.replaceAll(`{${k}}`, v);
   return s;
+}
+
+// unit is a unit's label in the current language (an unknown unit as it is).
+export function unit(u) {
+  const e = units[u];
+  return e ? e[lang === 'en' ? 1 : 0] : (u ?? '');
 }
 
 // setRegistry keeps GET /api/v1/layers for the labels below.

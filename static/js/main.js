@@ -149,12 +149,28 @@ async function openPopup(layer, id, lngLat) {
   const p = new maplibre.Popup({ maxWidth: '32rem', className: 'rm-popup', closeOnClick: true }).setLngLat(lngLat)
     .setDOMContent(el('div', { class: 'muted' }, t('loading'))).addTo(map);
   popup = p;
+  keepBelowTopbar(p);
   try {
     const { box } = await featureBody(layer, id);
     if (popup === p) p.setDOMContent(box);
   } catch (err) {
     if (popup === p) p.setDOMContent(el('div', {}, String(err.message ?? err)));
   }
+}
+
+// keepBelowTopbar pans the map whenever the popup (also as its content grows) would
+// reach under the top bar, so the popup stays whole below it.
+function keepBelowTopbar(p) {
+  const box = p.getElement();
+  if (!box || typeof ResizeObserver === 'undefined') return;
+  const check = () => {
+    if (popup !== p) return;
+    const gap = $('topbar').getBoundingClientRect().bottom + 8 - box.getBoundingClientRect().top;
+    if (gap > 1) map.panBy([0, -gap], { duration: 250 });
+  };
+  const ro = new ResizeObserver(check);
+  ro.observe(box);
+  p.once('close', () => ro.disconnect());
 }
 
 function onMapClick(e) {
@@ -318,6 +334,8 @@ async function loadCounts() {
       }
     }
     if (s.by_warning) {
+      // The warning levels start their own line, label first.
+      if (s.by_grade) chips.push(el('span', { class: 'cchip-break' }));
       chips.push(el('span', { class: 'cchip-label' }, t('warning_level')));
       for (const w of [...registry.warning_levels.choices].reverse()) {
         if (w.code === 'none') continue;

@@ -4,7 +4,7 @@
 // /api/v1/features/{layer}/{id}/sensors, /api/v1/sensors/{id}/readings).
 
 import {
-  ago, codeLabel, fieldInfo, fieldLabel, gradeColor, layerInfo, layerTitle, levelColor, levelLabel, sensorKindLabel, t,
+  ago, codeLabel, fieldInfo, fieldLabel, gradeColor, layerInfo, layerTitle, levelColor, levelLabel, sensorKindLabel, t, unit,
 } from './i18n.js';
 import { el, getJSON, sparkline } from './util.js';
 
@@ -18,7 +18,7 @@ export function formatValue(layer, field, v) {
   if (field === 'warning_level' || field === 'drill_warning_level') return levelLabel(v);
   if (f?.enum) return codeLabel(layer, field, v);
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
-  if (typeof v === 'number') return `${Number.isInteger(v) ? v : v.toFixed(1)}${f?.unit ? ' ' + f.unit : ''}`;
+  if (typeof v === 'number') return `${Number.isInteger(v) ? v : v.toFixed(1)}${f?.unit ? ' ' + unit(f.unit) : ''}`;
   return String(v);
 }
 
@@ -64,7 +64,7 @@ async function fillSensors(box, layer, id, drill) {
   const from = new Date(Date.now() - 6 * 3600e3).toISOString();
   for (const sn of s.sensors.slice(0, 4)) {
     const st = sn.state ?? {};
-    const value = st.value === null || st.value === undefined ? '—' : `${st.value.toFixed(1)} ${sn.unit}`;
+    const value = st.value === null || st.value === undefined ? '—' : `${st.value.toFixed(1)} ${unit(sn.unit)}`;
     const line = el('div', { class: 'sensor' },
       el('span', { class: 'sensor-kind' }, sensorKindLabel(sn.kind)),
       el('span', { class: 'sensor-value' }, value),
