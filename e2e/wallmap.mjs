@@ -35,6 +35,10 @@ const { values: opts } = parseArgs({
     simulate: { type: 'string' },
     'stop-url': { type: 'string' },
     timeout: { type: 'string', default: '30000' },
+    // gcj02: only load the page served with --basemap-crs gcj02 and a raster
+    // basemap (--basemap-host is its host:port) and check the tiles and basemap.
+    mode: { type: 'string', default: 'full' },
+    'basemap-host': { type: 'string' },
   },
 });
 const executablePath = process.env.RISKMAP_CHROMIUM;
@@ -93,6 +97,87 @@ const countLayers = (page) => page.evaluate(() => {
 });
 
 let stopped = false;
+
+// gcj02Checks: the page of a server with --basemap-crs gcj02 and a raster basemap
+// asks for crs=gcj02 overlay tiles and the GCJ-02 offline basemap, loads and draws
+// the raster tiles (the picture changes when the raster layer is hidden), and
+// draws every layer of riskmap.
+async function gcj02Checks(page, requests) {
+  const cfg = await page.evaluate(() => fetch('/api/v1/config').then((r) => r.json()));
+  const host = opts['basemap-host'];
+  const overlay = requests.filter((u) => u.startsWith(server + '/tiles/') && /\.mvt(\?|$)/.test(u));
+  const raster = requests.filter((u) => host && new URL(u).host === host);
+  report.layers.overview = await countLayers(page);
+  // The picture with and without the raster layer, in the map's middle.
+  const clip = { x: 700, y: 300, width: 400, height: 400 };
+  const withRaster = await page.screenshot({ clip });
+  await page.evaluate(() => window.map.setLayoutProperty('raster', 'visibility', 'none'));
+  await idle(page);
+  const withoutRaster = await page.screenshot({ clip });
+  await page.evaluate(() => window.map.setLayoutProperty('raster', 'visibility', 'visible'));
+  await idle(page);
+  await shoot(page, 'wall-view-gcj02.png');
+  await page.evaluate(() => window.map.jumpTo({ center: [114.117, 22.547], zoom: 16 }));
+  await idle(page);
+  report.layers.z16 = await countLayers(page);
+  const csp = await page.evaluate(() => fetch('/').then((r) => r.headers.get('content-security-policy')));
+  step('gcj02', {
+    crs: cfg.crs, raster: cfg.raster_basemap?.url ?? null, csp,
+    overlayTiles: overlay.length, overlayGCJ02: overlay.filter((u) => /[?&]crs=gcj02(&|$)/.test(u)).length,
+    basemapGCJ02: requests.filter((u) => u.startsWith(server + '/api/v1/basemap?crs=gcj02')).length,
+    rasterTiles: raster.length, rasterTileSample: raster.slice(0, 3),
+    rasterLoaded: await page.evaluate(() => window.map.isSourceLoaded('raster')),
+    rasterDrawn: !withRaster.equals(withoutRaster),
+  });
+}
+
+// watch records a page's console errors, page errors and failed requests.
+function watch(page) {
+  page.setDefaultTimeout(timeout);
+  // Once the server is stopped on purpose (the last step), failures are expected.
+  page.on('response', (r) => { if (r.status() >= 400 && !stopped) report.failedRequests.push({ url: r.url(), status: r.status() }); });
+  page.on('requestfailed', (r) => {
+    // The event stream is cut when the page closes: not a failure.
+    if (!r.url().includes('/api/v1/events') && !stopped) report.failedRequests.push({ url: r.url(), error: r.failure()?.errorText ?? 'failed' });
+  });
+  page.on('console', (m) => { if (m.type() === 'error' && !stopped) report.consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => report.pageErrors.push(String(e)));
+}
+
+// load opens the page and waits for the map's first idle.
+async function load(page) {
+  await page.goto(server + '/');
+  await page.waitForFunction(() => window.map || window.mapLoadError);
+  const loadError = await page.evaluate(() => window.mapLoadError);
+  if (loadError) throw new Error('the page could not create the map: ' + loadError);
+  await page.waitForFunction(() => window.riskmap?.ready === true);
+  await idle(page);
+}
+
+// typeAndFit measures the wall view's type (computed font sizes in px) and lists
+// the panels that do not fit in the viewport.
+const typeAndFit = (page) => page.evaluate(() => {
+  const size = (sel) => {
+    const e = document.querySelector(sel);
+    return e ? parseFloat(getComputedStyle(e).fontSize) : null;
+  };
+  const overflow = [];
+  for (const sel of ['#topbar', '#left', '#right', '#alerts-panel', '#flood-panel', '#counts', '#legend']) {
+    const e = document.querySelector(sel);
+    if (!e || e.closest('[hidden]')) continue;
+    const r = e.getBoundingClientRect();
+    if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5) {
+      overflow.push({ sel, rect: [r.left, r.top, r.right, r.bottom].map(Math.round) });
+    }
+    // Content cut off sideways (the panels scroll only up and down).
+    if (e.scrollWidth > e.clientWidth + 1) overflow.push({ sel, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth });
+  }
+  return {
+    viewport: [innerWidth, innerHeight], root: size('html'), title: size('#topbar h1'), clock: size('#clock'),
+    alertName: size('#alerts-list .alert .alert-name'), alertTime: size('#alerts-list .alert .alert-time'),
+    count: size('#counts .count-n'), legend: size('#legend .lg'), overflow,
+  };
+});
 const profile = mkdtempSync(join(tmpdir(), 'riskmap-chromium-'));
 let context;
 try {
@@ -104,25 +189,18 @@ try {
   report.chromium = context.browser()?.version() ?? '';
   report.launchMs = Date.now() - t0;
   const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(timeout);
-  // Once the server is stopped on purpose (the last step), failures are expected.
-  page.on('response', (r) => { if (r.status() >= 400 && !stopped) report.failedRequests.push({ url: r.url(), status: r.status() }); });
-  page.on('requestfailed', (r) => {
-    // The event stream is cut when the page closes: not a failure.
-    if (!r.url().includes('/api/v1/events') && !stopped) report.failedRequests.push({ url: r.url(), error: r.failure()?.errorText ?? 'failed' });
-  });
-  page.on('console', (m) => { if (m.type() === 'error' && !stopped) report.consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => report.pageErrors.push(String(e)));
+  watch(page);
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
 
   // 1. Load, idle.
   let t = Date.now();
-  await page.goto(server + '/');
-  await page.waitForFunction(() => window.map || window.mapLoadError);
-  const loadError = await page.evaluate(() => window.mapLoadError);
-  if (loadError) throw new Error('the page could not create the map: ' + loadError);
-  await page.waitForFunction(() => window.riskmap?.ready === true);
-  await idle(page);
+  await load(page);
   step('idle', { ms: Date.now() - t, conn: await page.evaluate(() => window.riskmap.conn) });
+
+  if (opts.mode === 'gcj02') {
+    await gcj02Checks(page, requests);
+  } else {
 
   // 2. Rendered features of each layer: the district, then Dongmen at 16.
   report.layers.overview = await countLayers(page);
@@ -181,6 +259,22 @@ try {
     look();
   }), { before, name: sensor.object?.name ?? '' });
   step('alert', { sensor: sensor.id, feature: sensor.feature_id, object: sensor.object?.name, value, postMs: posted - t, totalMs: alertInfo ? Date.now() - t : null, found: alertInfo });
+
+  // 5b. The wall view at 3840×2160 next to 1920×1080, with the alert in the panel:
+  // the type scales with the screen and every panel fits.
+  {
+    const hd = await typeAndFit(page);
+    const big = await context.newPage();
+    watch(big);
+    await big.setViewportSize({ width: 3840, height: 2160 });
+    await load(big);
+    await big.waitForSelector('#alerts-list .alert .alert-name');
+    await big.waitForTimeout(500);
+    const uhd = await typeAndFit(big);
+    step('4k', { hd, uhd });
+    await shoot(big, 'wall-view-4k.png');
+    await big.close();
+  }
 
   // 6. The typhoon signal: the flood view, its list in order.
   t = Date.now();
@@ -241,6 +335,7 @@ try {
     const after = await countLayers(page);
     step('disconnected', { ms: Date.now() - t, banner, conn: await page.evaluate(() => window.riskmap.conn), before, after });
     await shoot(page, 'disconnected.png');
+  }
   }
 } catch (err) {
   report.error = String(err?.stack ?? err);

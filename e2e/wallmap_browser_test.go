@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +72,7 @@ func TestWallMapInBrowser(t *testing.T) {
 	}
 	dbURL := pgtest.NewDatabase(t) // skips without RISKMAP_TEST_DATABASE_URL
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "riskmap")
@@ -87,57 +90,8 @@ func TestWallMapInBrowser(t *testing.T) {
 	run(bin, "seed", "--demo")
 	t.Logf("built, migrated and seeded the demo: %v", time.Since(start).Round(time.Millisecond))
 
-	// riskmap serve on a free port; its log says where.
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	defer stopSrv()
-	serve := exec.CommandContext(srvCtx, bin, "serve", "--addr", "127.0.0.1:0", "--spool-dir", filepath.Join(dir, "spool"),
-		"--event-flush", "50ms")
-	serve.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL, "RISKMAP_WRITE_TOKEN="+wallToken, "RISKMAP_MQTT_URL=",
-		"RISKMAP_WRITE_TOKEN_FILE=")
-	serve.Cancel = func() error { return serve.Process.Signal(os.Interrupt) }
-	serve.WaitDelay = 20 * time.Second
-	logR, err := serve.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var stopOnce sync.Once
-	served := make(chan error, 1)
-	go func() { served <- serve.Wait() }()
-	stop := func() { stopOnce.Do(func() { stopSrv(); <-served }) }
+	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
 	defer stop()
-	addrRe := regexp.MustCompile(`msg="riskmap serving" addr=(\S+)`)
-	addrc := make(chan string, 1)
-	var logBuf bytes.Buffer
-	var logMu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(logR)
-		for sc.Scan() {
-			logMu.Lock()
-			logBuf.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case <-time.After(60 * time.Second):
-		t.Fatal("riskmap serve did not start within 60 s")
-	}
-	defer func() {
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("riskmap serve log:\n%s", logBuf.String())
-			logMu.Unlock()
-		}
-	}()
-	waitReady(t, base)
 
 	// The script stops the server through this hook for its last step.
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -146,53 +100,9 @@ func TestWallMapInBrowser(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	out, err := filepath.Abs(filepath.Join("..", ".tmp", "e2e", "wall"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"wallmap.mjs", "--server", base, "--out", out, "--stop-url", hook.URL,
+	rep := runWallmap(t, ctx, node, chromium, "wall", "--server", base, "--stop-url", hook.URL,
 		"--simulate", mustJSON(t, []string{bin, "simulate", "--scenario", "typhoon", "--speed", "3600x", "--duration", "4h",
-			"--server", base, "--token", wallToken, "--progress", "10s"})}
-	if d := os.Getenv("RISKMAP_SCREENSHOTS"); d != "" {
-		abs, err := filepath.Abs(filepath.Join("..", d))
-		if filepath.IsAbs(d) {
-			abs = d
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "--screenshots", abs)
-	}
-	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Env = append(os.Environ(), "RISKMAP_CHROMIUM="+chromium, "RISKMAP_WRITE_TOKEN="+wallToken)
-	cmd.WaitDelay = 10 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start = time.Now()
-	runErr := cmd.Run()
-	t.Logf("wallmap.mjs ran %v", time.Since(start).Round(time.Millisecond))
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		t.Logf("wallmap.mjs stderr:\n%s", s)
-	}
-	_ = os.MkdirAll(out, 0o755)
-	_ = os.WriteFile(filepath.Join(out, "wallmap.json"), stdout.Bytes(), 0o644)
-	var rep wallReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("wallmap.mjs: %v (run error %v); stdout:\n%s", err, runErr, stdout.String())
-	}
-	if rep.Error != "" || runErr != nil {
-		t.Fatalf("wallmap.mjs failed (%v): %s", runErr, rep.Error)
-	}
-	t.Logf("%s; report %s; screenshots %v", rep.Chromium, filepath.Join(out, "wallmap.json"), rep.Screenshots)
-	for _, f := range rep.FailedRequests {
-		t.Errorf("request failed in the browser: %s %d %s", f.URL, f.Status, f.Error)
-	}
-	for _, e := range rep.PageErrors {
-		t.Errorf("page error: %s", e)
-	}
-	for _, e := range rep.ConsoleErrors {
-		t.Errorf("console error: %s", e)
-	}
+			"--server", base, "--token", wallToken, "--progress", "10s"}))
 
 	if s := rep.step(t, "idle"); s["conn"] != "live" {
 		t.Errorf("after idle the connection indicator says %v, want live", s["conn"])
@@ -259,6 +169,245 @@ func TestWallMapInBrowser(t *testing.T) {
 	if dc["conn"] != "disconnected" || dc["banner"] == "" || len(after) == 0 {
 		t.Errorf("server stopped: %v; want the disconnected banner over the last picture", dc)
 	}
+	checkWallType(t, rep.step(t, "4k"))
+
+	// The same data served for a GCJ-02 raster basemap (AMap, Tencent): a local tile
+	// server stands in for it.
+	t.Run("gcj02", func(t *testing.T) { wallMapGCJ02(t, ctx, node, chromium, bin, dbURL, dir) })
+}
+
+// checkWallType checks the wall view's type at 3840×2160 against 1920×1080: the
+// title and the alert rows at least 1.8 times as large, no panel out of the screen.
+func checkWallType(t *testing.T, s map[string]any) {
+	t.Helper()
+	hd, _ := s["hd"].(map[string]any)
+	uhd, _ := s["uhd"].(map[string]any)
+	if hd == nil || uhd == nil {
+		t.Errorf("4k: no measurements: %v", s)
+		return
+	}
+	if vp, _ := uhd["viewport"].([]any); len(vp) != 2 || vp[0] != 3840.0 || vp[1] != 2160.0 {
+		t.Errorf("4k: viewport %v, want 3840×2160", uhd["viewport"])
+	}
+	for _, k := range []string{"title", "alertName", "alertTime", "count", "clock", "legend"} {
+		a, _ := hd[k].(float64)
+		b, _ := uhd[k].(float64)
+		if a <= 0 || b < 1.8*a {
+			t.Errorf("4k: %s font-size %v px at 1920×1080 and %v px at 3840×2160, want ≥ 1.8×", k, hd[k], uhd[k])
+		}
+	}
+	for name, m := range map[string]map[string]any{"1920×1080": hd, "3840×2160": uhd} {
+		if o, _ := m["overflow"].([]any); len(o) > 0 {
+			t.Errorf("%s: panels out of the screen: %v", name, o)
+		}
+	}
+	t.Logf("type at 1920×1080 %v, at 3840×2160 %v", hd, uhd)
+}
+
+// wallMapGCJ02 serves the demo with --basemap-crs gcj02 and a raster basemap from a
+// local tile server (one PNG for every {z}/{x}/{y}) and checks the page: overlay
+// tiles and the offline basemap asked in GCJ-02, raster tiles loaded and drawn,
+// every layer rendered, no console error, a CSP that lets the basemap through.
+func wallMapGCJ02(t *testing.T, ctx context.Context, node, chromium, bin, dbURL, dir string) {
+	var pngBuf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	for y := range 256 {
+		for x := range 256 {
+			// A checkerboard of 32 px squares: something to see under the layers.
+			c := color.RGBA{40, 160, 90, 255}
+			if (x/32+y/32)%2 == 1 {
+				c = color.RGBA{230, 230, 60, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	tileRe := regexp.MustCompile(`^/amap/(\d+)/(\d+)/(\d+)\.png$`)
+	var tileMu sync.Mutex
+	var tiles []string
+	basemap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !tileRe.MatchString(r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		tileMu.Lock()
+		tiles = append(tiles, r.URL.Path)
+		tileMu.Unlock()
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write(pngBuf.Bytes())
+	}))
+	defer basemap.Close()
+
+	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool-gcj02"),
+		"--basemap-url", basemap.URL+"/amap/{z}/{x}/{y}.png", "--basemap-crs", "gcj02", "--basemap-attribution", "test tiles")
+	defer stop()
+	host := strings.TrimPrefix(basemap.URL, "http://")
+	rep := runWallmap(t, ctx, node, chromium, "wall-gcj02", "--server", base, "--mode", "gcj02", "--basemap-host", host)
+
+	g := rep.step(t, "gcj02")
+	if g["crs"] != "gcj02" || g["raster"] != basemap.URL+"/amap/{z}/{x}/{y}.png" {
+		t.Errorf("config: crs %v raster %v", g["crs"], g["raster"])
+	}
+	if n, _ := g["overlayTiles"].(float64); n == 0 || g["overlayGCJ02"] != n {
+		t.Errorf("overlay tiles: %v asked, %v of them with crs=gcj02; want all", g["overlayTiles"], g["overlayGCJ02"])
+	}
+	if g["basemapGCJ02"] == 0.0 {
+		t.Error("the page never asked for /api/v1/basemap?crs=gcj02")
+	}
+	tileMu.Lock()
+	served := len(tiles)
+	tileMu.Unlock()
+	if g["rasterTiles"] == 0.0 || served == 0 || g["rasterLoaded"] != true || g["rasterDrawn"] != true {
+		t.Errorf("raster basemap: page asked %v tiles (the tile server served %d), loaded %v, drawn %v",
+			g["rasterTiles"], served, g["rasterLoaded"], g["rasterDrawn"])
+	}
+	csp, _ := g["csp"].(string)
+	for _, d := range []string{"img-src", "connect-src"} {
+		if !cspAllows(csp, d, basemap.URL) {
+			t.Errorf("Content-Security-Policy %q: %s does not allow %s", csp, d, basemap.URL)
+		}
+	}
+	for _, layer := range []string{"risk_points", "slopes", "waterlogging_spots", "rectified_roads", "resources"} {
+		if rep.Layers["overview"][layer] == 0 && rep.Layers["z16"][layer] == 0 {
+			t.Errorf("gcj02: layer %s: no rendered features", layer)
+		}
+	}
+	t.Logf("gcj02: %v; rendered %v / %v; %d raster tiles served", g, rep.Layers["overview"], rep.Layers["z16"], served)
+}
+
+// cspAllows says whether directive d of policy csp (or default-src without it)
+// lets the page load from origin.
+func cspAllows(csp, d, origin string) bool {
+	src := ""
+	for _, part := range strings.Split(csp, ";") {
+		f := strings.Fields(part)
+		if len(f) > 0 && f[0] == d {
+			src = strings.Join(f[1:], " ")
+		}
+		if len(f) > 0 && f[0] == "default-src" && src == "" {
+			src = strings.Join(f[1:], " ")
+		}
+	}
+	scheme := origin[:strings.Index(origin, ":")+1]
+	for _, s := range strings.Fields(src) {
+		if s == "*" || s == scheme || s == origin || strings.TrimSuffix(s, "/") == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// startServe runs riskmap serve on a free port with args and waits until it is
+// ready; stop ends it (and is safe to call twice).
+func startServe(t *testing.T, ctx context.Context, bin, dbURL, spool string, args ...string) (string, func()) {
+	t.Helper()
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	serve := exec.CommandContext(srvCtx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--spool-dir", spool,
+		"--event-flush", "50ms"}, args...)...)
+	serve.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL, "RISKMAP_WRITE_TOKEN="+wallToken, "RISKMAP_MQTT_URL=",
+		"RISKMAP_WRITE_TOKEN_FILE=")
+	serve.Cancel = func() error { return serve.Process.Signal(os.Interrupt) }
+	serve.WaitDelay = 20 * time.Second
+	logR, err := serve.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Start(); err != nil {
+		stopSrv()
+		t.Fatal(err)
+	}
+	var stopOnce sync.Once
+	served := make(chan error, 1)
+	go func() { served <- serve.Wait() }()
+	stop := func() { stopOnce.Do(func() { stopSrv(); <-served }) }
+	addrRe := regexp.MustCompile(`msg="riskmap serving" addr=(\S+)`)
+	addrc := make(chan string, 1)
+	var logBuf bytes.Buffer
+	var logMu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(logR)
+		for sc.Scan() {
+			logMu.Lock()
+			logBuf.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
+			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- m[1]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("riskmap serve %v log:\n%s", args, logBuf.String())
+			logMu.Unlock()
+		}
+	})
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case <-time.After(60 * time.Second):
+		stop()
+		t.Fatal("riskmap serve did not start within 60 s")
+	}
+	waitReady(t, base)
+	return base, stop
+}
+
+// runWallmap runs wallmap.mjs with args, its report and screenshots going to
+// .tmp/e2e/<name> (and the screenshots also to RISKMAP_SCREENSHOTS), and fails the
+// test on a failed run, a failed request, a page error or a console error.
+func runWallmap(t *testing.T, ctx context.Context, node, chromium, name string, args ...string) *wallReport {
+	t.Helper()
+	out, err := filepath.Abs(filepath.Join("..", ".tmp", "e2e", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"wallmap.mjs", "--out", out}, args...)
+	if d := os.Getenv("RISKMAP_SCREENSHOTS"); d != "" {
+		abs, err := filepath.Abs(filepath.Join("..", d))
+		if filepath.IsAbs(d) {
+			abs = d
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--screenshots", abs)
+	}
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Env = append(os.Environ(), "RISKMAP_CHROMIUM="+chromium, "RISKMAP_WRITE_TOKEN="+wallToken)
+	cmd.WaitDelay = 10 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	t.Logf("wallmap.mjs ran %v", time.Since(start).Round(time.Millisecond))
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		t.Logf("wallmap.mjs stderr:\n%s", s)
+	}
+	_ = os.MkdirAll(out, 0o755)
+	_ = os.WriteFile(filepath.Join(out, "wallmap.json"), stdout.Bytes(), 0o644)
+	var rep wallReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("wallmap.mjs: %v (run error %v); stdout:\n%s", err, runErr, stdout.String())
+	}
+	if rep.Error != "" || runErr != nil {
+		t.Fatalf("wallmap.mjs failed (%v): %s", runErr, rep.Error)
+	}
+	t.Logf("%s; report %s; screenshots %v", rep.Chromium, filepath.Join(out, "wallmap.json"), rep.Screenshots)
+	for _, f := range rep.FailedRequests {
+		t.Errorf("request failed in the browser: %s %d %s", f.URL, f.Status, f.Error)
+	}
+	for _, e := range rep.PageErrors {
+		t.Errorf("page error: %s", e)
+	}
+	for _, e := range rep.ConsoleErrors {
+		t.Errorf("console error: %s", e)
+	}
+	return &rep
 }
 
 func waitReady(t *testing.T, base string) {
