@@ -224,8 +224,12 @@ try {
     await page.mouse.click(target.x, target.y);
     await page.waitForSelector('.maplibregl-popup .popup-name');
     const name = await page.textContent('.maplibregl-popup .popup-name');
-    step('popup', { clicked: target, popupName: name });
-    await page.waitForTimeout(500);
+    await page.waitForTimeout(800); // the popup fills in its sensors and pans clear of the top bar
+    const clear = await page.evaluate(() => ({
+      popupTop: document.querySelector('.maplibregl-popup').getBoundingClientRect().top,
+      topbarBottom: document.getElementById('topbar').getBoundingClientRect().bottom,
+    }));
+    step('popup', { clicked: target, popupName: name, ...clear });
     await shoot(page, 'wall-popup.png');
     await page.evaluate(() => document.querySelector('.maplibregl-popup-close-button')?.click());
   } else {

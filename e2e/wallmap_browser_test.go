@@ -120,6 +120,9 @@ func TestWallMapInBrowser(t *testing.T) {
 	if clicked == nil || clicked["name"] == nil || pop["popupName"] != clicked["name"] {
 		t.Errorf("popup: clicked %v, the popup says %q", clicked, pop["popupName"])
 	}
+	if top, _ := pop["popupTop"].(float64); top < toFloat(pop["topbarBottom"]) || pop["topbarBottom"] == nil {
+		t.Errorf("the popup's top %v px is under the top bar (its bottom at %v px)", top, pop["topbarBottom"])
+	}
 
 	al := rep.step(t, "alert")
 	found, _ := al["found"].(map[string]any)
@@ -175,6 +178,8 @@ func TestWallMapInBrowser(t *testing.T) {
 	// server stands in for it.
 	t.Run("gcj02", func(t *testing.T) { wallMapGCJ02(t, ctx, node, chromium, bin, dbURL, dir) })
 }
+
+func toFloat(v any) float64 { f, _ := v.(float64); return f }
 
 // checkWallType checks the wall view's type at 3840×2160 against 1920×1080: the
 // title and the alert rows at least 1.8 times as large, no panel out of the screen.
