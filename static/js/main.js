@@ -123,6 +123,7 @@ async function makeMap() {
   });
   state.riskLayers = riskLayers;
   state.resourceColors = style.layers.find((l) => l.id === 'resources')?.paint?.['circle-color'];
+  state.roadColors = style.layers.find((l) => l.id === 'rectified-roads')?.paint?.['line-color'];
   // home shows the whole district between the panels.
   state.home = () => opts.bounds && map.fitBounds(opts.bounds, { ...opts.fitBoundsOptions, animate: false });
 }
@@ -264,6 +265,7 @@ function applyModes() {
   dim('risk-points', ['circle-opacity', 'circle-stroke-opacity'], 0.12);
   dim('rectified-roads', ['line-opacity'], 0.15);
   dim('resources', ['circle-opacity', 'circle-stroke-opacity'], 0.2);
+  dim('resources-symbol', ['text-opacity'], 0.2);
   const monitored = ['has', 'sensor_status'];
   set('slopes-fill', 'fill-opacity', on ? ['case', monitored, 0.55, 0.06] : undefined);
   set('slopes-outline', 'line-opacity', on ? ['case', monitored, 1, 0.15] : undefined);
@@ -353,11 +355,13 @@ async function loadCounts() {
 function renderLegend() {
   const sw = (color, label, cls = '') => el('div', { class: 'lg' }, el('span', { class: `sw ${cls}`, style: { '--c': color } }), label);
   const resKinds = registry.layers.find((l) => l.name === 'resources')?.fields.find((f) => f.name === 'kind')?.enum?.choices ?? [];
-  const resColor = (code) => {
-    const m = state.resourceColors;
+  // A kind's color in a style "match" expression (the style is the one source).
+  const matchColor = (m, code) => {
     const i = Array.isArray(m) ? m.indexOf(code) : -1;
     return i > 0 ? m[i + 1] : '#999';
   };
+  const resColor = (code) => matchColor(state.resourceColors, code);
+  const roadKinds = registry.layers.find((l) => l.name === 'rectified_roads')?.fields.find((f) => f.name === 'kind')?.enum?.choices ?? [];
   $('legend').replaceChildren(
     el('h4', {}, t('risk_grade')),
     ...[...registry.risk_grades.choices].reverse().map((c) => sw(c.color, gradeLabel(c.code))),
@@ -367,7 +371,8 @@ function renderLegend() {
     sw('#c58af9', t('drill_ring'), 'ring hollow'),
     el('h4', {}, layerTitle('resources')),
     ...resKinds.map((c) => sw(resColor(c.code), codeLabel('resources', 'kind', c.code))),
-    sw('#1b7837', layerTitle('rectified_roads'), 'line'),
+    el('h4', {}, layerTitle('rectified_roads')),
+    ...roadKinds.map((c) => sw(matchColor(state.roadColors, c.code), codeLabel('rectified_roads', 'kind', c.code), 'line')),
   );
 }
 
