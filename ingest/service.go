@@ -114,13 +114,13 @@ type Config struct {
 
 // Stats are the service's counters since start.
 type Stats struct {
-	Accepted    int64 // readings stored (new or duplicate) through Submit or Store
-	Rejected    int64 // readings rejected as invalid
-	Alerts      int64 // alerts stored
-	StateWrites int64 // successful state transactions
-	WriteErrors int64 // failed state transactions (retried)
-	Dropped     int64 // object states the database refused (logged, not retried)
-	Pending     int   // object states and alerts waiting to be written
+	Accepted    int64 `json:"accepted"`     // readings stored (new or duplicate) through Submit or Store
+	Rejected    int64 `json:"rejected"`     // readings rejected as invalid
+	Alerts      int64 `json:"alerts"`       // alerts stored
+	StateWrites int64 `json:"state_writes"` // successful state transactions
+	WriteErrors int64 `json:"write_errors"` // failed state transactions (retried)
+	Dropped     int64 `json:"dropped"`      // object states the database refused (logged, not retried)
+	Pending     int   `json:"pending"`      // object states and alerts waiting to be written
 }
 
 // Service is the ingest service. Create it with New and run it with Run.
