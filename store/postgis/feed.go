@@ -140,30 +140,38 @@ func (s *Store) readChanged(ctx context.Context, tx pgx.Tx, cs []feature.Change)
 // in place. It returns when ctx ends (nil) or the connection fails (an error wrapping
 // store.ErrUnavailable). Notifications only wake a follower up; the log is the truth.
 func (s *Store) Listen(ctx context.Context, listening, wake func()) error {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	return s.listen(ctx, NotifyChannel, listening, func(string) { wake() })
+}
+
+// listen holds a dedicated connection listening on channel and calls fn with each
+// notification's payload, in commit order, after calling listening once the LISTEN
+// is in place; until ctx ends (nil) or the connection fails (an error wrapping
+// store.ErrUnavailable).
+func (s *Store) listen(ctx context.Context, channel string, listening func(), fn func(payload string)) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("postgis: listen: %w", classify(err))
+		return fmt.Errorf("postgis: listen on %s: %w", channel, classify(err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ident(NotifyChannel)); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(channel)); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("postgis: listen: %w", classify(err))
+		return fmt.Errorf("postgis: listen on %s: %w", channel, classify(err))
 	}
 	listening()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("postgis: listen: %w: %w", store.ErrUnavailable, err)
+			return fmt.Errorf("postgis: listen on %s: %w: %w", channel, store.ErrUnavailable, err)
 		}
-		wake()
+		fn(n.Payload)
 	}
 }
 

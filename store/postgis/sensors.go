@@ -287,23 +287,36 @@ func (s *Store) Alerts(ctx context.Context, q store.AlertQuery) ([]store.StoredA
 		sql += " ORDER BY id DESC"
 	}
 	sql += " LIMIT " + arg(limit)
-	rows, err := s.pool.Query(ctx, sql, args...)
+	out, err := collectAlerts(s.pool.Query(ctx, sql, args...))
 	if err != nil {
-		return nil, fmt.Errorf("postgis: alerts: %w", classify(err))
-	}
-	defer rows.Close()
-	var out []store.StoredAlert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgis: alerts: %w", classify(err))
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgis: alerts: %w", classify(err))
+		return nil, fmt.Errorf("postgis: alerts: %w", err)
 	}
 	return out, nil
+}
+
+// collectAlerts reads the rows of a query selecting alertColumns.
+func collectAlerts(rows pgx.Rows, err error) ([]store.StoredAlert, error) {
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.StoredAlert, error) { return scanAlert(r) })
+	return out, classify(err)
+}
+
+const signalColumns = `id, kind, level, set_at, set_by, COALESCE(note, '')`
+
+// collectSignals reads the rows of a query selecting signalColumns.
+func collectSignals(rows pgx.Rows, err error) ([]store.Signal, error) {
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Signal, error) {
+		var g store.Signal
+		err := r.Scan(&g.ID, &g.Kind, &g.Level, &g.SetAt, &g.SetBy, &g.Note)
+		g.SetAt = g.SetAt.UTC()
+		return g, err
+	})
+	return out, classify(err)
 }
 
 // AckAlert acknowledges an open alert: store.ErrNotFound when there is no such
@@ -354,28 +367,14 @@ func (s *Store) Signals(ctx context.Context, current bool, kind string, limit in
 	if limit <= 0 {
 		limit = 1000
 	}
-	sql := `SELECT id, kind, level, set_at, set_by, COALESCE(note, '') FROM signals
-		WHERE ($1 = '' OR kind = $1) ORDER BY id DESC LIMIT $2`
+	sql := `SELECT ` + signalColumns + ` FROM signals WHERE ($1 = '' OR kind = $1) ORDER BY id DESC LIMIT $2`
 	if current {
-		sql = `SELECT * FROM (SELECT DISTINCT ON (kind) id, kind, level, set_at, set_by, COALESCE(note, '') FROM signals
+		sql = `SELECT * FROM (SELECT DISTINCT ON (kind) ` + signalColumns + ` FROM signals
 			WHERE ($1 = '' OR kind = $1) ORDER BY kind, id DESC) c ORDER BY id DESC LIMIT $2`
 	}
-	rows, err := s.pool.Query(ctx, sql, kind, limit)
+	out, err := collectSignals(s.pool.Query(ctx, sql, kind, limit))
 	if err != nil {
-		return nil, fmt.Errorf("postgis: signals: %w", classify(err))
-	}
-	defer rows.Close()
-	var out []store.Signal
-	for rows.Next() {
-		var g store.Signal
-		if err := rows.Scan(&g.ID, &g.Kind, &g.Level, &g.SetAt, &g.SetBy, &g.Note); err != nil {
-			return nil, fmt.Errorf("postgis: signals: %w", classify(err))
-		}
-		g.SetAt = g.SetAt.UTC()
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgis: signals: %w", classify(err))
+		return nil, fmt.Errorf("postgis: signals: %w", err)
 	}
 	return out, nil
 }
@@ -389,36 +388,12 @@ const EventsChannel = "riskmap_events"
 // store.ErrUnavailable). listening is called once the LISTEN is in place: rows
 // committed after it are notified.
 func (s *Store) ListenEvents(ctx context.Context, listening func(), fn func(typ string, id int64)) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
+	return s.listen(ctx, EventsChannel, listening, func(payload string) {
+		typ, idS, ok := strings.Cut(payload, ":")
+		if id, err := strconv.ParseInt(idS, 10, 64); ok && err == nil {
+			fn(typ, id)
 		}
-		return fmt.Errorf("postgis: listen events: %w", classify(err))
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ident(EventsChannel)); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("postgis: listen events: %w", classify(err))
-	}
-	listening()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("postgis: listen events: %w: %w", store.ErrUnavailable, err)
-		}
-		typ, idS, ok := strings.Cut(n.Payload, ":")
-		id, err := strconv.ParseInt(idS, 10, 64)
-		if !ok || err != nil {
-			continue // not ours
-		}
-		fn(typ, id)
-	}
+	})
 }
 
 // Alert returns one alert (store.ErrNotFound when there is none).
@@ -435,44 +410,18 @@ func (s *Store) Alert(ctx context.Context, id int64) (store.StoredAlert, error) 
 
 // AlertsAfter returns the alerts with an id above after, by id (at most limit).
 func (s *Store) AlertsAfter(ctx context.Context, after int64, limit int) ([]store.StoredAlert, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	out, err := collectAlerts(s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit))
 	if err != nil {
-		return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
-	}
-	defer rows.Close()
-	var out []store.StoredAlert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgis: alerts after %d: %w", after, classify(err))
+		return nil, fmt.Errorf("postgis: alerts after %d: %w", after, err)
 	}
 	return out, nil
 }
 
 // SignalsAfter returns the signal settings with an id above after, by id.
 func (s *Store) SignalsAfter(ctx context.Context, after int64) ([]store.Signal, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, kind, level, set_at, set_by, COALESCE(note, '') FROM signals
-		WHERE id > $1 ORDER BY id`, after)
+	out, err := collectSignals(s.pool.Query(ctx, `SELECT `+signalColumns+` FROM signals WHERE id > $1 ORDER BY id`, after))
 	if err != nil {
-		return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
-	}
-	defer rows.Close()
-	var out []store.Signal
-	for rows.Next() {
-		var g store.Signal
-		if err := rows.Scan(&g.ID, &g.Kind, &g.Level, &g.SetAt, &g.SetBy, &g.Note); err != nil {
-			return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
-		}
-		g.SetAt = g.SetAt.UTC()
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgis: signals after %d: %w", after, classify(err))
+		return nil, fmt.Errorf("postgis: signals after %d: %w", after, err)
 	}
 	return out, nil
 }
