@@ -46,18 +46,25 @@ func newFixture(t *testing.T, start time.Time) *fixture {
 	reg := layers.New()
 	st := sensortest.Seed(t, pgtest.NewDatabase(t), 1)
 	f := &fixture{st: st, clk: &clock{t: start}}
-	var err error
-	f.svc, err = ingest.New(ingest.Config{Store: st, Registry: reg, Now: f.clk.Now, TickEvery: time.Hour,
+	f.svc = runService(t, ingest.Config{Store: st, Registry: reg, Now: f.clk.Now, TickEvery: time.Hour,
 		OnAlerts: func(as []store.StoredAlert) { f.mu.Lock(); f.alerts = append(f.alerts, as...); f.mu.Unlock() }})
+	return f
+}
+
+// runService starts a service with cfg, waits until it is ready, and stops it
+// when the test ends.
+func runService(t *testing.T, cfg ingest.Config) *ingest.Service {
+	t.Helper()
+	svc, err := ingest.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = f.svc.Run(runCtx); close(done) }()
+	go func() { _ = svc.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
-	waitFor(t, "service ready", f.svc.Ready)
-	return f
+	waitFor(t, "service ready", svc.Ready)
+	return svc
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -246,15 +253,7 @@ func TestRestartRestoresStateWithoutNewAlerts(t *testing.T) {
 	f.submit(t, rs...)
 	before := len(f.stored(t))
 	// A second service on the same database (a restart) replays the history.
-	svc2, err := ingest.New(ingest.Config{Store: f.st, Registry: layers.New(), Now: f.clk.Now, TickEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = svc2.Run(ctx); close(done) }()
-	defer func() { stop(); <-done }()
-	waitFor(t, "second service ready", svc2.Ready)
+	svc2 := runService(t, ingest.Config{Store: f.st, Registry: layers.New(), Now: f.clk.Now, TickEvery: time.Hour})
 	if err := svc2.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -277,15 +276,7 @@ func TestRefusedStateDoesNotBlockAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{t: t0}
-	svc, err := ingest.New(ingest.Config{Store: st, Registry: layers.New(), Now: clk.Now, TickEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = svc.Run(ctx); close(done) }()
-	defer func() { stop(); <-done }()
-	waitFor(t, "ready", svc.Ready)
+	svc := runService(t, ingest.Config{Store: st, Registry: layers.New(), Now: clk.Now, TickEvery: time.Hour})
 	f := &fixture{st: st, svc: svc, clk: clk}
 	f.submit(t, sensors.Reading{SensorID: 1, Time: t0, Value: 6000})
 	if as := f.stored(t); len(as) != 1 || as[0].To != sensors.Red {
