@@ -136,6 +136,8 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/nearby", s.handle(s.nearby)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/query", s.handle(s.queryPost)).Methods(http.MethodPost)
 	r.Handle("/api/v1/dispatch", s.handle(s.dispatch)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/report", s.handle(s.reportGet)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/report", s.handle(s.reportPost)).Methods(http.MethodPost)
 	r.Handle("/api/v1/search", s.handle(s.search)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/features/{layer}/{id}", s.handle(s.feature)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/tiles/{layers}/{z}/{x}/{y}.mvt", s.handle(s.tile)).Methods(http.MethodGet, http.MethodHead)

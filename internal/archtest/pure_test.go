@@ -10,7 +10,7 @@ import (
 // database, directly or through another package.
 func TestPurePackagesStayPure(t *testing.T) {
 	pure := []string{"riskmap/geo", "riskmap/layers", "riskmap/feature", "riskmap/index", "riskmap/demo", "riskmap/store/geomconv",
-		"riskmap/tiles", "riskmap/tiles/mvt", "riskmap/events", "riskmap/feed", "riskmap/sensors", "riskmap/sim"}
+		"riskmap/tiles", "riskmap/tiles/mvt", "riskmap/events", "riskmap/feed", "riskmap/sensors", "riskmap/sim", "riskmap/report"}
 	// database/sql/driver (interfaces go-geom implements) is fine; database/sql is not.
 	forbidden := []string{"net/http", "github.com/jackc/pgx/v5", "database/sql", "github.com/eclipse/paho.mqtt.golang"}
 	for _, pkg := range pure {
