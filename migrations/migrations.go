@@ -1,6 +1,6 @@
 // Package migrations holds riskmap's versioned SQL schema, embedded in the binary.
 //
-// Files are named NNNN_description.sql under a folder per store ("postgis"); the
+// Files are named NNNN_description.sql under a folder per store ("postgis", "gpkg"); the
 // number is the schema version the file brings the database to. A migration that has
 // been released is never edited: changes come as a new file.
 package migrations
@@ -18,6 +18,9 @@ import (
 //go:embed postgis/*.sql
 var postgisFiles embed.FS
 
+//go:embed gpkg/*.sql
+var gpkgFiles embed.FS
+
 // Migration is one schema step.
 type Migration struct {
 	Version int
@@ -29,6 +32,12 @@ type Migration struct {
 // 1, 2, 3... without gaps or duplicates.
 func PostGIS() ([]Migration, error) {
 	return load(postgisFiles, "postgis")
+}
+
+// GPKG returns the GeoPackage store's migrations (store/gpkg) in version order,
+// checked like PostGIS's.
+func GPKG() ([]Migration, error) {
+	return load(gpkgFiles, "gpkg")
 }
 
 func load(fsys fs.FS, dir string) ([]Migration, error) {
