@@ -58,6 +58,62 @@ const table = {
   ago_m: ['{n} 分钟前', '{n} min ago'],
   ago_h: ['{n} 小时前', '{n} h ago'],
   more: ['另有 {n} 条', '{n} more'],
+  // The planner and dispatch tools and the search box.
+  tool_planner: ['规划查询', 'Planner'],
+  tool_dispatch: ['调度', 'Dispatch'],
+  close: ['关闭', 'Close'],
+  close_hint: ['关闭（Esc）', 'Close (Esc)'],
+  search_placeholder: ['搜索名称、地址或编号', 'Search name, address or ID'],
+  search_none: ['没有找到“{q}”', 'Nothing found for “{q}”'],
+  mode_circle: ['圆形范围', 'Circle'],
+  mode_polygon: ['多边形', 'Polygon'],
+  mode_route: ['路线', 'Route'],
+  coords: ['经纬度', 'Lon, lat'],
+  coords_placeholder: ['经度,纬度 如 114.1200,22.5500', 'lon,lat e.g. 114.1200,22.5500'],
+  crs: ['坐标系', 'Coordinates'],
+  crs_wgs84: ['WGS84（GPS、天地图）', 'WGS84 (GPS, Tianditu)'],
+  crs_gcj02: ['GCJ-02（高德、腾讯）', 'GCJ-02 (AMap, Tencent)'],
+  radius: ['半径', 'Radius'],
+  buffer: ['缓冲距离', 'Buffer'],
+  run_query: ['查询', 'Query'],
+  locate: ['定位', 'Locate'],
+  finish: ['完成', 'Finish'],
+  clear: ['清除', 'Clear'],
+  hint_circle: ['点击地图选择场地，或输入坐标后查询', 'Click the map to pick a site, or type coordinates and query'],
+  hint_polygon: ['在地图上依次点击多边形顶点，双击或按“完成”闭合', 'Click the polygon’s corners on the map; double-click or press Finish to close it'],
+  hint_route: ['在地图上依次点击路线各点，双击或按“完成”结束', 'Click the route’s points on the map; double-click or press Finish to end it'],
+  vertices: ['已选 {n} 个点', '{n} points'],
+  report_title: ['报告标题', 'Report title'],
+  report_title_placeholder: ['可选，如 东门改造工程', 'optional, e.g. Dongmen renewal works'],
+  filters: ['筛选', 'Filters'],
+  all_grades: ['全部等级', 'All grades'],
+  querying: ['正在查询…', 'Querying…'],
+  bad_coords: ['坐标格式不对：请输入“经度,纬度”', 'Cannot read the coordinates: type “lon,lat”'],
+  bad_number: ['{what}必须是大于 0 的数字', '{what} must be a number above 0'],
+  results_total: ['范围内共 {n} 处', '{n} within the area'],
+  area_circle: ['以 {c} 为中心、半径 {r} 的圆', 'circle of {r} around {c}'],
+  area_polygon: ['多边形，面积 {a}', 'polygon, area {a}'],
+  area_route: ['路线长 {l}，两侧各 {b}', 'route of {l}, {b} each side'],
+  download_csv: ['下载 CSV', 'CSV'],
+  download_geojson: ['下载 GeoJSON', 'GeoJSON'],
+  briefing: ['打印简报', 'Briefing'],
+  nearest_each: ['各图层最近（不限范围）', 'Nearest of each layer (any distance)'],
+  in_warning_nearby: ['范围内预警中的监测对象', 'Monitored objects in warning in the area'],
+  none_in_area: ['范围内没有', 'none in the area'],
+  no_grade: ['未分级', 'no grade'],
+  show_more: ['再显示 {n} 条（还有 {m} 条）', 'show {n} more ({m} left)'],
+  incident: ['事发地点', 'Incident'],
+  mark_incident: ['标记事发地点', 'Mark incident'],
+  marking: ['请在地图上点击事发地点…', 'Click the incident on the map…'],
+  per_kind: ['每类数量', 'Per kind'],
+  min_capacity: ['避难场所容量不少于', 'Shelter capacity ≥'],
+  open_only: ['只看开放的避难场所', 'Open shelters only'],
+  risks_within: ['{r} 内的风险', 'Risks within {r}'],
+  in_warning_within: ['{r} 内预警中的监测对象', 'Monitored objects in warning within {r}'],
+  no_resources: ['没有符合条件的资源', 'No resource matches'],
+  closed_now: ['未开放', 'closed'],
+  lines_hint: ['勾选的资源在地图上连线并标注距离', 'Checked resources are linked to the incident on the map, with distances'],
+  failed: ['出错了：{e}', 'Failed: {e}'],
 };
 
 // Units of the registry's fields and sensor kinds (the registry gives them in SI /
@@ -69,6 +125,9 @@ const units = {
   mm: ['毫米', 'mm'],
   deg: ['度', '°'],
   'mm/h': ['毫米/小时', 'mm/h'],
+  km: ['千米', 'km'],
+  m2: ['平方米', 'm²'],
+  km2: ['平方千米', 'km²'],
 };
 
 let lang = localStorage.getItem('riskmap.lang') === 'en' ? 'en' : 'zh';
@@ -143,4 +202,18 @@ export function ago(iso) {
 // applyStatic fills every element with a data-t attribute with its text.
 export function applyStatic(root = document) {
   for (const e of root.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+}
+
+// distance writes meters for people: "380 米" / "380 m", "1.25 千米" / "1.25 km" from 10 km.
+export function distance(m) {
+  if (m === null || m === undefined || !Number.isFinite(m)) return '—';
+  if (m >= 10000) return `${(m / 1000).toFixed(1)} ${unit('km')}`;
+  return `${Math.round(m).toLocaleString('en-US')} ${unit('m')}`;
+}
+
+// area writes square meters for people (km² from 1 km²).
+export function area(m2) {
+  if (!Number.isFinite(m2)) return '—';
+  if (m2 >= 1e6) return `${(m2 / 1e6).toFixed(2)} ${unit('km2')}`;
+  return `${Math.round(m2).toLocaleString('en-US')} ${unit('m2')}`;
 }

@@ -11,7 +11,9 @@ import {
 } from './i18n.js';
 import { LiveStream } from './live.js';
 import { featureBody } from './popup.js';
-import { center, clockTime, el, getJSON, wgs84ToGcj02 } from './util.js';
+import { setupSearch } from './search.js';
+import { setupTools } from './tools.js';
+import { center, clockTime, el, gcj02ToWgs84, getJSON, wgs84ToGcj02 } from './util.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -41,6 +43,7 @@ const registry = await retry(() => getJSON('/api/v1/layers'));
 setRegistry(registry);
 document.documentElement.lang = getLang() === 'en' ? 'en' : 'zh-CN';
 const toMap = cfg.crs === 'gcj02' ? wgs84ToGcj02 : (p) => p;
+const fromMap = cfg.crs === 'gcj02' ? gcj02ToWgs84 : (p) => p;
 
 // ---- the map -----------------------------------------------------------------
 
@@ -175,6 +178,7 @@ function keepBelowTopbar(p) {
 }
 
 function onMapClick(e) {
+  if (tools.onMapClick(e)) return; // the planner or dispatch panel took it
   const fs = map.queryRenderedFeatures(e.point, { layers: state.riskLayers });
   const f = fs.find((x) => !x.properties.cluster) ?? fs[0];
   if (!f) return;
@@ -184,6 +188,26 @@ function onMapClick(e) {
   }
   openPopup(f.sourceLayer, f.properties.id ?? f.id, e.lngLat);
 }
+
+// ---- the planner and dispatch tools, the search box ----------------------------------
+
+// A resource kind's color in the style (the style is the one source of colors).
+function resourceColor(code) {
+  const m = state.resourceColors;
+  const i = Array.isArray(m) ? m.indexOf(code) : -1;
+  return i > 0 ? m[i + 1] : '#999';
+}
+
+const tools = setupTools({
+  map, maplibre, cfg, toMap, fromMap, openPopup, resourceColor, beforeId: state.riskLayers?.[0],
+});
+state.tools = tools;
+const search = setupSearch($('search-input'), $('search-results'), (layer, id, lonlat) => {
+  if (!map) return;
+  const ll = toMap(lonlat);
+  map.flyTo({ center: ll, zoom: Math.max(map.getZoom(), 16.5), speed: 1.8 });
+  openPopup(layer, id, ll);
+});
 
 // ---- alerts ------------------------------------------------------------------
 
@@ -360,7 +384,7 @@ function renderLegend() {
     const i = Array.isArray(m) ? m.indexOf(code) : -1;
     return i > 0 ? m[i + 1] : '#999';
   };
-  const resColor = (code) => matchColor(state.resourceColors, code);
+  const resColor = resourceColor;
   const roadKinds = registry.layers.find((l) => l.name === 'rectified_roads')?.fields.find((f) => f.name === 'kind')?.enum?.choices ?? [];
   $('legend').replaceChildren(
     el('h4', {}, t('risk_grade')),
@@ -436,6 +460,8 @@ const stream = new LiveStream('/api/v1/events', {
 function redrawTexts() {
   applyStatic();
   $('lang-toggle').textContent = t('lang_switch');
+  search.redraw();
+  tools.redraw();
   renderSignals();
   renderLegend();
   setFlood();

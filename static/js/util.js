@@ -66,6 +66,48 @@ export function wgs84ToGcj02([lon, lat]) {
   return [lon + de / (n * d), lat + dn / (m * d)];
 }
 
+// gcj02ToWgs84 is the inverse of wgs84ToGcj02, by fixed-point iteration (to well
+// under a millimeter in a few steps): positions clicked on a GCJ-02 map, back to the
+// WGS84 the API takes.
+export function gcj02ToWgs84([lon, lat]) {
+  let w = [lon, lat];
+  for (let i = 0; i < 20; i++) {
+    const g = wgs84ToGcj02(w);
+    const dx = g[0] - lon, dy = g[1] - lat;
+    w = [w[0] - dx, w[1] - dy];
+    if (Math.abs(dx) < 1e-11 && Math.abs(dy) < 1e-11) break;
+  }
+  return w;
+}
+
+// mapGeometry is a GeoJSON geometry with every position passed through fn.
+export function mapGeometry(g, fn) {
+  if (!g) return g;
+  const walk = (c) => (typeof c[0] === 'number' ? fn(c) : c.map(walk));
+  if (g.type === 'GeometryCollection') return { type: g.type, geometries: g.geometries.map((x) => mapGeometry(x, fn)) };
+  return { type: g.type, coordinates: walk(g.coordinates) };
+}
+
+// Meters per degree of latitude and of longitude at a latitude on the WGS84
+// ellipsoid (meridional and prime-vertical radii): exact enough to draw a circle of
+// a few kilometers to the pixel.
+export function metersPerDegree(lat) {
+  const a = 6378137, e2 = 0.00669437999014, d = Math.PI / 180;
+  const s = Math.sin(lat * d), w2 = 1 - e2 * s * s;
+  return [a / Math.sqrt(w2) * Math.cos(lat * d) * d, a * (1 - e2) / (w2 * Math.sqrt(w2)) * d];
+}
+
+// circleRing is a closed ring of n points at radius meters around [lon, lat] (WGS84).
+export function circleRing([lon, lat], radius, n = 128) {
+  const [mx, my] = metersPerDegree(lat);
+  const ring = [];
+  for (let i = 0; i <= n; i++) {
+    const a = (i % n) / n * 2 * Math.PI;
+    ring.push([lon + radius * Math.sin(a) / mx, lat + radius * Math.cos(a) / my]);
+  }
+  return ring;
+}
+
 // center is a representative [lon, lat] of a GeoJSON geometry: a point itself, else
 // the middle of its bounding box.
 export function center(g) {
