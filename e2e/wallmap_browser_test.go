@@ -367,11 +367,18 @@ func startServe(t *testing.T, ctx context.Context, bin, dbURL, spool string, arg
 // test on a failed run, a failed request, a page error or a console error.
 func runWallmap(t *testing.T, ctx context.Context, node, chromium, name string, args ...string) *wallReport {
 	t.Helper()
+	return runScript(t, ctx, node, chromium, "wallmap.mjs", name, args...)
+}
+
+// runScript runs a browser script of e2e/ (wallmap.mjs, planner.mjs) that prints a
+// wallReport, as runWallmap does.
+func runScript(t *testing.T, ctx context.Context, node, chromium, script, name string, args ...string) *wallReport {
+	t.Helper()
 	out, err := filepath.Abs(filepath.Join("..", ".tmp", "e2e", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args = append([]string{"wallmap.mjs", "--out", out}, args...)
+	args = append([]string{script, "--out", out}, args...)
 	if d := os.Getenv("RISKMAP_SCREENSHOTS"); d != "" {
 		abs, err := filepath.Abs(filepath.Join("..", d))
 		if filepath.IsAbs(d) {
@@ -389,20 +396,21 @@ func runWallmap(t *testing.T, ctx context.Context, node, chromium, name string, 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	runErr := cmd.Run()
-	t.Logf("wallmap.mjs ran %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("%s ran %v", script, time.Since(start).Round(time.Millisecond))
 	if s := strings.TrimSpace(stderr.String()); s != "" {
-		t.Logf("wallmap.mjs stderr:\n%s", s)
+		t.Logf("%s stderr:\n%s", script, s)
 	}
 	_ = os.MkdirAll(out, 0o755)
-	_ = os.WriteFile(filepath.Join(out, "wallmap.json"), stdout.Bytes(), 0o644)
+	reportFile := filepath.Join(out, strings.TrimSuffix(script, ".mjs")+".json")
+	_ = os.WriteFile(reportFile, stdout.Bytes(), 0o644)
 	var rep wallReport
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("wallmap.mjs: %v (run error %v); stdout:\n%s", err, runErr, stdout.String())
+		t.Fatalf("%s: %v (run error %v); stdout:\n%s", script, err, runErr, stdout.String())
 	}
 	if rep.Error != "" || runErr != nil {
-		t.Fatalf("wallmap.mjs failed (%v): %s", runErr, rep.Error)
+		t.Fatalf("%s failed (%v): %s", script, runErr, rep.Error)
 	}
-	t.Logf("%s; report %s; screenshots %v", rep.Chromium, filepath.Join(out, "wallmap.json"), rep.Screenshots)
+	t.Logf("%s; report %s; screenshots %v", rep.Chromium, reportFile, rep.Screenshots)
 	for _, f := range rep.FailedRequests {
 		t.Errorf("request failed in the browser: %s %d %s", f.URL, f.Status, f.Error)
 	}
