@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: everything CI runs. Makes sure PostGIS and Mosquitto are there, creates a throwaway
+# `make test`: everything CI runs. Makes sure PostGIS, Mosquitto and GDAL are there, creates a throwaway
 # database, points RISKMAP_TEST_DATABASE_URL at it, and runs gofmt, go vet,
 # staticcheck and the tests with the race detector. Fails if any test was skipped:
 # under `make test` every PostGIS test must really run.
@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 # RISKMAP_CHROMIUM; under make test it must run.
 chromium=$(./scripts/browser.sh)
 export RISKMAP_CHROMIUM="$chromium"
+# GDAL's ogrinfo (and GeoPackage validator) for the test that opens the embedded
+# store's file with GDAL (store/gpkg), which skips without RISKMAP_OGRINFO.
+RISKMAP_OGRINFO=$(./scripts/gdal.sh)
+export RISKMAP_OGRINFO
 # An MQTT broker (Mosquitto) for the sensor ingest tests.
 RISKMAP_TEST_MQTT_URL=$(./scripts/mqtt.sh)
 export RISKMAP_TEST_MQTT_URL

@@ -29,7 +29,7 @@ CREATE TABLE gpkg_contents (
     data_type   TEXT     NOT NULL,
     identifier  TEXT UNIQUE,
     description TEXT DEFAULT '',
-    last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     min_x       DOUBLE,
     min_y       DOUBLE,
     max_x       DOUBLE,
@@ -284,3 +284,14 @@ CREATE TABLE signals (
     note   TEXT
 );
 CREATE INDEX signals_kind_idx ON signals (kind, id);
+
+-- The sensors and the hazard status history are registered as GeoPackage attribute
+-- tables (each has an INTEGER PRIMARY KEY AUTOINCREMENT), so a GIS user can open them
+-- beside the layers. With attribute tables registered, GDAL and QGIS list only what
+-- gpkg_contents names: the store's bookkeeping (riskmap_schema, changes,
+-- changes_horizon), readings (a WITHOUT ROWID table, which GDAL cannot read) and
+-- alerts and signals (their times are kept to the microsecond, finer than the
+-- millisecond DATETIME form GDAL accepts) stay out of their listing.
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description) VALUES
+    ('risk_point_status_history', 'attributes', '隐患整改记录 Hazard status history', 'riskmap: hazard status transitions of risk points'),
+    ('sensors', 'attributes', '传感器 Sensors', 'riskmap: sensors on monitored slopes and waterlogging spots');

@@ -50,7 +50,7 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 		rows[i] = p
 	}
 	now := s.now()
-	ts := formatTime(now)
+	ts := formatDatetime(now)
 	extIdx := fieldIndex(l, "external_id")
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		w := writer{s: s, tx: tx, l: l, now: now, opts: opts}
@@ -180,7 +180,7 @@ func (s *Store) updateExtent(ctx context.Context, tx *sql.Tx, table string) erro
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, last_change = ? WHERE table_name = ?",
-		minX, minY, maxX, maxY, formatTime(s.now()), table)
+		minX, minY, maxX, maxY, formatDatetime(s.now()), table)
 	if err != nil {
 		return fmt.Errorf("gpkg: extent of %s: %w", table, classify(err))
 	}

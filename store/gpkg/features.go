@@ -285,7 +285,7 @@ func (s *Store) Upsert(ctx context.Context, f feature.Feature, opts store.WriteO
 	if err != nil {
 		return feature.Feature{}, err
 	}
-	out.UpdatedAt, _ = parseTime(formatTime(now))
+	out.UpdatedAt, _ = parseTime(formatDatetime(now))
 	s.changes.wake()
 	return out, nil
 }
@@ -315,7 +315,7 @@ func (s *Store) DeleteAll(ctx context.Context, opts store.WriteOptions) error {
 		for _, l := range s.reg.Layers() {
 			// One statement per layer: log every row's tombstone, then delete.
 			_, err := tx.ExecContext(ctx, `INSERT INTO changes (layer, feature_id, op, version, changed_at)
-				SELECT ?, id, 'delete', version + 1, ? FROM `+ident(l.Name)+` ORDER BY id`, l.Name, formatTime(now))
+				SELECT ?, id, 'delete', version + 1, ? FROM `+ident(l.Name)+` ORDER BY id`, l.Name, formatDatetime(now))
 			if err == nil {
 				_, err = tx.ExecContext(ctx, "DELETE FROM "+ident(l.Name))
 			}
@@ -357,7 +357,7 @@ func (w writer) insert(ctx context.Context, id int64, p prepared) (newID, versio
 	}
 	cols = append(cols, "version", "updated_at", "geom")
 	marks = append(marks, "1", "?", "?")
-	args = append(args, formatTime(w.now), p.geom)
+	args = append(args, formatDatetime(w.now), p.geom)
 	res, err := w.tx.ExecContext(ctx, "INSERT INTO "+ident(w.l.Name)+" ("+strings.Join(cols, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...)
 	if err != nil {
 		return 0, 0, w.s.writeError(w.l, id, p, err)
@@ -418,7 +418,7 @@ func (w writer) update(ctx context.Context, id int64, p prepared) (version int64
 		sets, args = append(sets, ident(f.Name)+" = ?"), append(args, p.values[i])
 	}
 	sets = append(sets, "version = ?", "updated_at = ?", "geom = ?")
-	args = append(args, version, formatTime(w.now), p.geom, id)
+	args = append(args, version, formatDatetime(w.now), p.geom, id)
 	if _, err := w.tx.ExecContext(ctx, "UPDATE "+ident(w.l.Name)+" SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...); err != nil {
 		return 0, w.s.writeError(w.l, id, p, err)
 	}
@@ -440,7 +440,7 @@ func (w writer) delete(ctx context.Context, id int64) error {
 
 func (w writer) log(ctx context.Context, id int64, op feature.Op, version int64) error {
 	_, err := w.tx.ExecContext(ctx, "INSERT INTO changes (layer, feature_id, op, version, changed_at) VALUES (?, ?, ?, ?, ?)",
-		w.l.Name, id, string(op), version, formatTime(w.now))
+		w.l.Name, id, string(op), version, formatDatetime(w.now))
 	if err != nil {
 		return fmt.Errorf("gpkg: log change of %s id %d: %w", w.l.Name, id, classify(err))
 	}
@@ -466,7 +466,7 @@ func (w writer) history(ctx context.Context, id int64, from, to any) error {
 		note = w.opts.Note
 	}
 	_, err := w.tx.ExecContext(ctx, `INSERT INTO risk_point_status_history (risk_point_id, from_status, to_status, actor, note, changed_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, id, from, to, actor, note, formatTime(w.now))
+		VALUES (?, ?, ?, ?, ?, ?)`, id, from, to, actor, note, formatDatetime(w.now))
 	if err != nil {
 		return fmt.Errorf("gpkg: status history of risk point %d: %w", id, classify(err))
 	}

@@ -168,13 +168,13 @@ func (s *Store) PruneChanges(ctx context.Context, cutoff time.Time) (int64, erro
 		var top sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT count(*), max(seq) FROM changes c WHERE c.changed_at < ?
 			AND EXISTS (SELECT 1 FROM changes l WHERE l.layer = c.layer AND l.feature_id = c.feature_id AND l.seq > c.seq)`,
-			formatTime(cutoff)).Scan(&n, &top)
+			formatDatetime(cutoff)).Scan(&n, &top)
 		if err != nil || n == 0 {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM changes WHERE changed_at < ?
 			AND EXISTS (SELECT 1 FROM changes l WHERE l.layer = changes.layer AND l.feature_id = changes.feature_id AND l.seq > changes.seq)`,
-			formatTime(cutoff))
+			formatDatetime(cutoff))
 		if err == nil {
 			_, err = tx.ExecContext(ctx, "UPDATE changes_horizon SET seq = max(seq, ?)", top.Int64)
 		}

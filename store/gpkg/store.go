@@ -207,6 +207,15 @@ const tsLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(tsLayout) }
 
+// datetimeLayout is the form the GeoPackage standard (OGC 12-128r18, table 1) gives a
+// DATETIME: ISO 8601 "YYYY-MM-DDTHH:MM:SS.SSSZ", UTC, milliseconds. GDAL warns
+// ("Non-conformant content") about any other form, microseconds included, so the
+// columns of the tables GDAL and QGIS read — the layers' updated_at, the change log and
+// the status history, gpkg_contents.last_change — hold this form.
+const datetimeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatDatetime(t time.Time) string { return t.UTC().Format(datetimeLayout) }
+
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
