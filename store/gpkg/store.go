@@ -60,6 +60,7 @@ type Store struct {
 	lock *os.File
 
 	changes notifier // wakes change-feed listeners after each commit with changes
+	events  eventBus // alerts, acknowledgements and signals, to ListenEvents
 	now     func() time.Time
 }
 
@@ -253,6 +254,68 @@ func (n *notifier) wake() {
 	for _, fn := range n.subs {
 		fn()
 	}
+}
+
+// eventBus delivers (type, id) events to listeners in commit order.
+type eventBus struct {
+	// order is held from just before a commit that makes events until they are
+	// published, so that a later commit's events cannot overtake them.
+	order sync.Mutex
+	mu    sync.Mutex
+	next  int
+	subs  map[int]func(typ string, id int64)
+}
+
+func (b *eventBus) add(fn func(typ string, id int64)) (remove func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs == nil {
+		b.subs = map[int]func(string, int64){}
+	}
+	id := b.next
+	b.next++
+	b.subs[id] = fn
+	return func() {
+		b.mu.Lock()
+		delete(b.subs, id)
+		b.mu.Unlock()
+	}
+}
+
+// commit runs commit (a write transaction's Commit) and, when it succeeds,
+// publishes evs. Write transactions run one at a time on the writer connection, and
+// the next one can commit only once this one has published: events reach listeners
+// in commit order.
+func (b *eventBus) commit(commit func() error, evs []event) error {
+	b.order.Lock()
+	defer b.order.Unlock()
+	if err := commit(); err != nil {
+		return err
+	}
+	b.publish(evs...)
+	return nil
+}
+
+// publish calls every listener with each event, in order. Called after the commit
+// that made them, by the writer; listeners must not block.
+func (b *eventBus) publish(evs ...event) {
+	if len(evs) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range evs {
+		for _, fn := range b.subs {
+			fn(e.typ, e.id)
+		}
+	}
+}
+
+// event is one alert ("alert", "alert_ack") or signal ("signal") event: its type and
+// row id.
+type event struct {
+	typ string
+	id  int64
 }
 
 // decodeBound is the bounds of a stored GeoPackage geometry.
