@@ -18,7 +18,9 @@ const bulkBatch = 5000
 // either every row is written or none. Every row must have an id or none may (ids are
 // kept). A bad row is reported by its position and external id; an external_id used
 // twice in fs or already stored is a *store.ConflictError. progress, when not nil, is
-// called with the number of rows written after each batch.
+// called with the number of rows written after each batch. Errors come in the order
+// store/postgis finds them: every row's values first, then batch by batch the
+// polygons' validity and the external ids already stored.
 func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature, opts store.WriteOptions, progress func(done int)) error {
 	l, err := s.reg.Layer(layer)
 	if err != nil {
@@ -83,6 +85,15 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 		status := w.statusIndex()
 		args := make([]any, len(cols))
 		for i, p := range rows {
+			// Each batch's polygons are checked before its rows are written, as
+			// PostGIS checks a batch's before inserting it: the same row is named.
+			if i%bulkBatch == 0 {
+				for k := i; k < min(i+bulkBatch, len(rows)); k++ {
+					if err := checkValid(l, fs[k]); err != nil {
+						return fmt.Errorf("%s row %d (external_id %v): %w", l.Name, k, fs[k].Props["external_id"], err)
+					}
+				}
+			}
 			var one int
 			if err := exists.QueryRowContext(ctx, p.values[extIdx]).Scan(&one); err == nil {
 				return fmt.Errorf("%s row %d: %w", l.Name, i, &store.ConflictError{Layer: l.Name, Field: "external_id", Value: fmt.Sprint(p.values[extIdx])})

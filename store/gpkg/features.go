@@ -11,7 +11,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"riskmap/feature"
-	"riskmap/index"
 	"riskmap/layers"
 	"riskmap/store"
 	"riskmap/store/geomconv"
@@ -185,9 +184,10 @@ type prepared struct {
 	bound  orb.Bound
 }
 
-// prepare validates f (every field, the geometry — what PostGIS's constraints and
-// ST_IsValid check there) and converts it for SQL. The error is a
-// *layers.ValidationError naming each problem.
+// prepare validates f (every field, the geometry's type and coordinates — what
+// PostGIS's constraints check there) and converts it for SQL. The error is a
+// *layers.ValidationError naming each problem. A polygon's validity is checked apart
+// (checkValid), after: PostGIS checks it in the database, once the rest is right.
 func prepare(l *layers.Layer, f feature.Feature) (prepared, error) {
 	props, err := l.Normalize(f.Props)
 	var problems []layers.Problem
@@ -199,8 +199,6 @@ func prepare(l *layers.Layer, f feature.Feature) (prepared, error) {
 	}
 	if err := l.ValidateGeometry(f.Geometry); errors.As(err, &verr) {
 		problems = append(problems, verr.Problems...)
-	} else if reason := validity(f.Geometry); reason != "" {
-		problems = append(problems, layers.Problem{Field: "geometry", Reason: "is not a valid geometry: " + reason})
 	}
 	if len(problems) > 0 {
 		return prepared{}, &layers.ValidationError{Layer: l.Name, ID: f.ID, Problems: problems}
@@ -220,22 +218,14 @@ func prepare(l *layers.Layer, f feature.Feature) (prepared, error) {
 	return p, nil
 }
 
-// validity says why a polygon is not valid (self-intersecting rings, a hole outside
-// its shell...), "" when it is, as PostGIS's ST_IsValid decides for the PostGIS store.
-func validity(g orb.Geometry) string {
-	var mp orb.MultiPolygon
-	switch v := g.(type) {
-	case orb.Polygon:
-		mp = orb.MultiPolygon{v}
-	case orb.MultiPolygon:
-		mp = v
-	default:
-		return ""
+// checkValid refuses a polygon or multipolygon that is not valid (see invalidity), as
+// PostGIS's ST_IsValid does for the PostGIS store, with the same field and the same
+// start of the reason; what follows it is this store's own words.
+func checkValid(l *layers.Layer, f feature.Feature) error {
+	if reason := invalidity(f.Geometry); reason != "" {
+		return &layers.ValidationError{Layer: l.Name, ID: f.ID, Problems: []layers.Problem{{Field: "geometry", Reason: "is not a valid geometry: " + reason}}}
 	}
-	if err := index.ValidatePolygon(mp); err != nil {
-		return strings.TrimPrefix(err.Error(), index.ErrInvalidPolygon.Error()+": ")
-	}
-	return ""
+	return nil
 }
 
 // Upsert validates and writes one feature and returns it as stored (with its id,
@@ -250,6 +240,9 @@ func (s *Store) Upsert(ctx context.Context, f feature.Feature, opts store.WriteO
 	}
 	p, err := prepare(l, f)
 	if err != nil {
+		return feature.Feature{}, err
+	}
+	if err := checkValid(l, f); err != nil {
 		return feature.Feature{}, err
 	}
 	out := feature.Feature{Layer: l.Name, Geometry: f.Geometry, Props: make(map[string]any, len(l.Fields))}

@@ -3,7 +3,6 @@ package postgis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"riskmap/layers"
 	"riskmap/migrations"
 	"riskmap/store"
+	"riskmap/store/storetest"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -47,45 +47,10 @@ func newStore(t *testing.T, migrate bool) (*Store, string) {
 	return s, url
 }
 
-var (
-	lonlatSquare = orb.Ring{{114.12, 22.55}, {114.121, 22.55}, {114.121, 22.551}, {114.12, 22.551}, {114.12, 22.55}}
-	lonlatLine   = orb.LineString{{114.12, 22.55}, {114.125, 22.552}, {114.13, 22.551}}
-)
-
 // sample builds a feature of layer l with every field set to a valid, non-default
-// value (or, with sparse, only the required fields), derived from the registry.
+// value (or, with sparse, only the required fields): storetest.Sample.
 func sample(l *layers.Layer, ext string, sparse bool) feature.Feature {
-	props := map[string]any{}
-	for _, f := range l.Fields {
-		if sparse && !f.Required {
-			continue
-		}
-		switch f.Type {
-		case layers.TypeText:
-			props[f.Name] = "罗湖 " + f.Name + " 测试"
-		case layers.TypeEnum:
-			props[f.Name] = f.Enum.Choices[len(f.Enum.Choices)-1].Code
-		case layers.TypeInt:
-			props[f.Name] = int64(4321)
-		case layers.TypeFloat:
-			props[f.Name] = *f.Min + 0.375
-		case layers.TypeBool:
-			props[f.Name] = f.Default != true
-		case layers.TypeDate:
-			props[f.Name] = time.Date(2021, 6, 30, 0, 0, 0, 0, time.UTC)
-		}
-	}
-	props["external_id"] = ext
-	var g orb.Geometry
-	switch l.Geometry[0] {
-	case layers.Point:
-		g = orb.Point{114.118, 22.548}
-	case layers.Polygon:
-		g = orb.Polygon{lonlatSquare}
-	case layers.LineString:
-		g = lonlatLine
-	}
-	return feature.Feature{Layer: l.Name, Geometry: g, Props: props}
+	return storetest.Sample(l, ext, sparse)
 }
 
 func TestMigrateEmptyThenRerun(t *testing.T) {
@@ -291,140 +256,24 @@ func TestConstraintsRejectBadRows(t *testing.T) {
 	}
 }
 
-func TestUpsertRejectsWithFieldErrors(t *testing.T) {
+// TestInvalidPolygonReasonIsGEOS: the reason PostGIS gives for an invalid polygon is
+// GEOS's ST_IsValidReason, on Upsert as in a bulk load. (The rest of these errors —
+// the field, the "is not a valid geometry" start, the row of a bulk load, nothing
+// written — is the store contract, storetest.)
+func TestInvalidPolygonReasonIsGEOS(t *testing.T) {
 	s, _ := newStore(t, true)
 	ctx := ctxT(t)
-	rp, _ := s.reg.Layer(layers.RiskPoints)
 	sl, _ := s.reg.Layer(layers.Slopes)
-
-	lon200 := sample(rp, "r-lon", false)
-	lon200.Geometry = orb.Point{200, 22.5}
-	critical := sample(rp, "r-grade", false)
-	critical.Props["risk_grade"] = "critical"
 	bowtie := sample(sl, "s-bowtie", false)
 	bowtie.Geometry = orb.Polygon{{{114.12, 22.55}, {114.13, 22.56}, {114.13, 22.55}, {114.12, 22.56}, {114.12, 22.55}}}
-	tests := []struct {
-		name   string
-		f      feature.Feature
-		field  string
-		reason string
-	}{
-		{"longitude 200", lon200, "geometry", "longitude 200 is outside"},
-		{"grade critical", critical, "risk_grade", `"critical" is not one of low, general, significant, major`},
-		{"self-intersecting polygon", bowtie, "geometry", "Self-intersection"},
+	_, err := s.Upsert(ctx, bowtie, store.WriteOptions{Actor: "test"})
+	var verr *layers.ValidationError
+	if !errors.As(err, &verr) || verr.Problems[0] != (layers.Problem{Field: "geometry", Reason: "is not a valid geometry: Self-intersection[114.125 22.555]"}) {
+		t.Fatalf("upsert: %v", err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.Upsert(ctx, tt.f, store.WriteOptions{Actor: "test"})
-			var verr *layers.ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("err = %v, want *layers.ValidationError", err)
-			}
-			if got := verr.Problems[0]; got.Field != tt.field || !strings.Contains(got.Reason, tt.reason) {
-				t.Fatalf("problem %+v, want %s: ...%s...", got, tt.field, tt.reason)
-			}
-		})
-	}
-	for _, l := range s.reg.Layers() {
-		if n, err := s.Count(ctx, l.Name); err != nil || n != 0 {
-			t.Fatalf("%s holds %d rows after rejected writes (err %v)", l.Name, n, err)
-		}
-	}
-}
-
-func TestRoundTripEveryLayer(t *testing.T) {
-	s, _ := newStore(t, true)
-	ctx := ctxT(t)
-	for _, l := range s.reg.Layers() {
-		for _, sparse := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/sparse=%v", l.Name, sparse), func(t *testing.T) {
-				in := sample(l, fmt.Sprintf("%s-%v", l.Name, sparse), sparse)
-				stored, err := s.Upsert(ctx, in, store.WriteOptions{Actor: "test"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if stored.ID == 0 || stored.Version != 1 {
-					t.Fatalf("stored id %d version %d", stored.ID, stored.Version)
-				}
-				got, err := s.Get(ctx, l.Name, stored.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, _ := l.Normalize(in.Props)
-				for _, f := range l.Fields {
-					if !equalValue(got.Props[f.Name], want[f.Name]) {
-						t.Errorf("%s: got %#v, want %#v", f.Name, got.Props[f.Name], want[f.Name])
-					}
-				}
-				if len(got.Props) != len(l.Fields) {
-					t.Errorf("got %d properties, layer has %d fields", len(got.Props), len(l.Fields))
-				}
-				if !orb.Equal(got.Geometry, in.Geometry) {
-					t.Errorf("geometry %v, want %v", got.Geometry, in.Geometry)
-				}
-				if got.Version != 1 || got.UpdatedAt.IsZero() {
-					t.Errorf("version %d updated %v", got.Version, got.UpdatedAt)
-				}
-			})
-		}
-	}
-	// Stream yields every stored feature in id order.
-	for _, l := range s.reg.Layers() {
-		var ids []int64
-		if err := s.Stream(ctx, l.Name, func(f feature.Feature) error { ids = append(ids, f.ID); return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) != 2 || ids[0] >= ids[1] {
-			t.Errorf("%s: streamed ids %v", l.Name, ids)
-		}
-	}
-	if _, err := s.Get(ctx, layers.Slopes, 999999); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Get missing = %v, want ErrNotFound", err)
-	}
-	if _, err := s.Get(ctx, "bridges", 1); !errors.Is(err, layers.ErrUnknownLayer) {
-		t.Fatalf("Get unknown layer = %v, want ErrUnknownLayer", err)
-	}
-}
-
-func equalValue(a, b any) bool {
-	if ta, ok := a.(time.Time); ok {
-		tb, ok := b.(time.Time)
-		return ok && ta.Equal(tb)
-	}
-	return a == b
-}
-
-func TestUpsertByExternalIDAndConflict(t *testing.T) {
-	s, _ := newStore(t, true)
-	ctx := ctxT(t)
-	l, _ := s.reg.Layer(layers.Resources)
-	a, err := s.Upsert(ctx, sample(l, "A", false), store.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := sample(l, "A", false)
-	again.Props["name"] = "改名"
-	a2, err := s.Upsert(ctx, again, store.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a2.ID != a.ID || a2.Version != 2 {
-		t.Fatalf("upsert by external_id gave id %d version %d, want id %d version 2", a2.ID, a2.Version, a.ID)
-	}
-	b, err := s.Upsert(ctx, sample(l, "B", false), store.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Props["external_id"] = "A"
-	_, err = s.Upsert(ctx, b, store.WriteOptions{})
-	var ce *store.ConflictError
-	if !errors.Is(err, store.ErrConflict) || !errors.As(err, &ce) || ce.Field != "external_id" || ce.Value != "A" {
-		t.Fatalf("taking another feature's external_id: err = %v, want a ConflictError on external_id \"A\"", err)
-	}
-	missing := sample(l, "C", false)
-	missing.ID = 123456
-	if _, err := s.Upsert(ctx, missing, store.WriteOptions{}); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("update of a missing id = %v, want ErrNotFound", err)
+	err = s.BulkLoad(ctx, sl.Name, []feature.Feature{sample(sl, "S-0", false), bowtie}, store.WriteOptions{}, nil)
+	if want := "slopes row 1 (external_id s-bowtie): slopes: geometry: is not a valid geometry: Self-intersection[114.125 22.555]"; err == nil || err.Error() != want {
+		t.Fatalf("bulk load: %v, want %s", err, want)
 	}
 }
 
@@ -543,50 +392,5 @@ func TestHazardStatusHistory(t *testing.T) {
 	want := []string{"|open|inspector-li|", "open|rectifying|inspector-li|加固挡土墙"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("history %q, want %q", got, want)
-	}
-}
-
-func TestBulkLoadAllOrNothing(t *testing.T) {
-	s, _ := newStore(t, true)
-	ctx := ctxT(t)
-	l, _ := s.reg.Layer(layers.Slopes)
-	good := func(i int) feature.Feature { return sample(l, fmt.Sprintf("S-%d", i), false) }
-	bowtie := good(2)
-	bowtie.Geometry = orb.Polygon{{{114.12, 22.55}, {114.13, 22.56}, {114.13, 22.55}, {114.12, 22.56}, {114.12, 22.55}}}
-	badGrade := good(1)
-	badGrade.Props["risk_grade"] = "critical"
-	tests := []struct {
-		name string
-		fs   []feature.Feature
-		want string
-		is   error
-	}{
-		{"invalid value", []feature.Feature{good(0), badGrade}, `slopes row 1 (external_id S-1): slopes: risk_grade: "critical" is not one of`, nil},
-		{"self-intersecting polygon", []feature.Feature{good(0), good(1), bowtie}, "slopes row 2 (external_id S-2): slopes: geometry: is not a valid geometry: Self-intersection", nil},
-		{"duplicate external id in the input", []feature.Feature{good(0), good(1), good(0)}, `slopes row 2: slopes: external_id "S-0 (also row 0)"`, store.ErrConflict},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := s.BulkLoad(ctx, l.Name, tt.fs, store.WriteOptions{}, nil)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want ...%s...", err, tt.want)
-			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Fatalf("err = %v, want errors.Is %v", err, tt.is)
-			}
-			if n, _ := s.Count(ctx, l.Name); n != 0 {
-				t.Fatalf("%d rows stored after a failed bulk load", n)
-			}
-		})
-	}
-	if err := s.BulkLoad(ctx, l.Name, []feature.Feature{good(0), good(1)}, store.WriteOptions{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	err := s.BulkLoad(ctx, l.Name, []feature.Feature{good(5), good(1)}, store.WriteOptions{}, nil)
-	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "slopes row 1") || !strings.Contains(err.Error(), "S-1") {
-		t.Fatalf("loading an external id already stored: %v", err)
-	}
-	if n, _ := s.Count(ctx, l.Name); n != 2 {
-		t.Fatalf("%d rows, want 2", n)
 	}
 }
