@@ -3,6 +3,7 @@ package gpkg_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 
 	"riskmap/demo"
 	"riskmap/layers"
-	"riskmap/store"
 	"riskmap/store/gpkg"
 )
 
@@ -38,9 +38,10 @@ func ogrinfo(t *testing.T, bin string, args ...string) (stdout, stderr string) {
 	return out.String(), errOut.String()
 }
 
-// TestOGRInfo: GDAL opens the file the store writes — a migrated file with the demo
-// dataset — as a GeoPackage and lists every layer of the registry with the demo
-// counts, its geometry type and EPSG:4326, without an error or a warning.
+// TestOGRInfo: GDAL opens the file the store writes — a migrated file seeded with the
+// demo dataset (features, sensors, reading history) — as a GeoPackage and lists every
+// layer of the registry with the demo counts, its geometry type and EPSG:4326, and
+// the attribute tables, without an error or a warning.
 func TestOGRInfo(t *testing.T) {
 	bin := os.Getenv(OGRInfoEnv)
 	if bin == "" {
@@ -63,11 +64,9 @@ func TestOGRInfo(t *testing.T) {
 		s.Close()
 		t.Fatal(err)
 	}
-	for _, l := range reg.Layers() {
-		if err := s.BulkLoad(ctx, l.Name, ds.Features[l.Name], store.WriteOptions{Actor: "seed"}, nil); err != nil {
-			s.Close()
-			t.Fatal(err)
-		}
+	if _, err := demo.Seed(ctx, s, reg, ds, demo.SeedOptions{}); err != nil {
+		s.Close()
+		t.Fatal(err)
 	}
 	s.Close()
 
@@ -82,11 +81,24 @@ func TestOGRInfo(t *testing.T) {
 			t.Errorf("ogrinfo does not list layer %s:\n%s", l.Name, list)
 		}
 	}
-	// The other tables (sensors, readings, the change log...) are not in
-	// gpkg_contents; GDAL lists them as tables without geometry.
-	for _, m := range regexp.MustCompile(`(?m)^\d+: (\w+)(.*)$`).FindAllStringSubmatch(list, -1) {
-		if _, err := reg.Layer(m[1]); err != nil && m[2] != " (None)" {
-			t.Errorf("ogrinfo lists %s%s, not a layer of the registry, with a geometry", m[1], m[2])
+	// Besides the layers, the attribute tables registered in gpkg_contents, without
+	// geometry, and nothing else (not readings, which GDAL cannot read, nor the
+	// store's bookkeeping).
+	attributes := map[string]int{"sensors": len(ds.Sensors), "risk_point_status_history": len(ds.Features[layers.RiskPoints])}
+	listed := regexp.MustCompile(`(?m)^\d+: (\w+)(.*)$`).FindAllStringSubmatch(list, -1)
+	for _, m := range listed {
+		if _, err := reg.Layer(m[1]); err != nil && (m[2] != " (None)" || attributes[m[1]] == 0) {
+			t.Errorf("ogrinfo lists %s%s, neither a layer of the registry nor an attribute table", m[1], m[2])
+		}
+	}
+	if len(listed) != len(reg.Layers())+len(attributes) {
+		t.Errorf("ogrinfo lists %d tables, want the %d layers and %d attribute tables:\n%s", len(listed), len(reg.Layers()), len(attributes), list)
+	}
+	for table, want := range attributes {
+		out, stderr := ogrinfo(t, bin, "-ro", "-so", path, table)
+		checkQuiet(t, "ogrinfo -so "+table, stderr, out)
+		if !strings.Contains(out, fmt.Sprintf("\nFeature Count: %d\n", want)) || !strings.Contains(out, "\nGeometry: None\n") {
+			t.Errorf("%s: want Feature Count: %d and no geometry:\n%s", table, want, out)
 		}
 	}
 
