@@ -1,9 +1,13 @@
 # riskmap — the two commands of the README, and helpers.
-.PHONY: run test build demo-picture
+.PHONY: run run-postgis test build demo-picture
 
-# Serve the Luohu demo data (prepares a local PostGIS when RISKMAP_DATABASE_URL is unset).
+# Serve the Luohu demo data from ./riskmap.gpkg: no database server, no root.
 run:
 	./scripts/run-demo.sh
+
+# Serve the Luohu demo data from PostGIS (prepares a local one when RISKMAP_DATABASE_URL is unset).
+run-postgis:
+	./scripts/run-postgis.sh
 
 # Everything CI runs: gofmt, go vet, staticcheck, go test -race against a real PostGIS.
 test:

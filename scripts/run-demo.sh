@@ -1,31 +1,22 @@
 #!/usr/bin/env bash
-# `make run`: serve the Luohu demo data. Without RISKMAP_DATABASE_URL it prepares a
-# local PostGIS database "riskmap" (installing PostGIS when missing), migrates it,
-# seeds the demo dataset on first run, and serves on RISKMAP_ADDR (default :8080).
+# `make run`: serve the Luohu demo data with no setup — no database server, no root.
+# Without RISKMAP_DATABASE_URL, riskmap keeps everything in one GeoPackage file
+# (RISKMAP_GPKG, default ./riskmap.gpkg), which the first start creates with the demo
+# dataset. Readings over MQTT when a broker answers on 127.0.0.1:1883 (or
+# RISKMAP_MQTT_URL is set); over HTTP always. Serves on RISKMAP_ADDR (default :8080).
+# For PostGIS (production), see `make run-postgis` and the README's "Production".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${RISKMAP_DATABASE_URL:-}" ]; then
-    ./scripts/postgis.sh
-    ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-    if [ "$(psql "$ADMIN_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = 'riskmap'")" != 1 ]; then
-        psql "$ADMIN_URL" -qc "CREATE DATABASE riskmap"
-    fi
-    export RISKMAP_DATABASE_URL=postgres://postgres@127.0.0.1:5432/riskmap?sslmode=disable
-fi
-
-mkdir -p bin
+mkdir -p bin .tmp
 go build -o bin/riskmap ./cmd/riskmap
-bin/riskmap migrate
-bin/riskmap seed --demo --if-empty
-# Sensors: readings over MQTT from the local Mosquitto (installed when missing), and a
-# write token for POST /api/v1/readings, alerts and signals, made once, kept out of git.
-if [ -z "${RISKMAP_MQTT_URL:-}" ]; then
-    RISKMAP_MQTT_URL=$(./scripts/mqtt.sh) && export RISKMAP_MQTT_URL || echo "no MQTT broker: readings over HTTP only"
+if [ -z "${RISKMAP_MQTT_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+    export RISKMAP_MQTT_URL=tcp://127.0.0.1:1883
 fi
+[ -n "${RISKMAP_MQTT_URL:-}" ] || echo "no MQTT broker on 127.0.0.1:1883: readings over HTTP only"
 export RISKMAP_SPOOL_DIR=${RISKMAP_SPOOL_DIR:-.tmp/spool}
+# A write token for POST /api/v1/readings, alerts and signals, made once, kept out of git.
 if [ -z "${RISKMAP_WRITE_TOKEN:-}" ] && [ -z "${RISKMAP_WRITE_TOKEN_FILE:-}" ]; then
-    mkdir -p .tmp
     [ -s .tmp/write-token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > .tmp/write-token)
     export RISKMAP_WRITE_TOKEN_FILE=.tmp/write-token
 fi

@@ -82,14 +82,6 @@ func databaseFlag(fs *flag.FlagSet) *string {
 		"PostgreSQL/PostGIS URL (env RISKMAP_DATABASE_URL)")
 }
 
-func requireDatabase(url string, stderr io.Writer, cmd string) bool {
-	if url == "" {
-		fmt.Fprintf(stderr, "riskmap %s: no database: set RISKMAP_DATABASE_URL or pass --database-url\n", cmd)
-		return false
-	}
-	return true
-}
-
 // envBool reads a boolean environment variable ("true"/"false", "1"/"0"); def
 // when unset or unreadable.
 func envBool(name string, def bool) bool {

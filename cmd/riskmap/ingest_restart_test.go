@@ -42,7 +42,7 @@ func TestIngestSurvivesDatabaseRestart(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, inst.URL(), ln, slog.New(slog.DiscardHandler), serveOptions{
+		served <- serve(ctx, storeSpec{DatabaseURL: inst.URL()}, ln, slog.New(slog.DiscardHandler), serveOptions{
 			tileCacheMB: 16, clusterBelow: 15, eventFlush: 50 * time.Millisecond,
 			ingest: true, mqttURL: mqttURL, mqttClientID: "riskmap-restart-test-" + suffix, mqttTopic: topic + "/#", spoolDir: t.TempDir(),
 			sensorTick: 10 * time.Second, writeToken: testWriteToken, mqttSessionExpiry: 2 * time.Minute,

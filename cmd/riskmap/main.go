@@ -19,15 +19,19 @@ Usage:
 
 Commands:
   serve     run the HTTP server
-  migrate   bring the database schema to this binary's version
+  migrate   bring the store's schema to this binary's version
   seed      write the demo dataset (riskmap seed --demo)
   simulate  run a storm drill: simulated sensor readings, marked drill
   version   print the version
 
 Run "riskmap <command> --help" for the flags of a command.
 
+Store: without a database URL, riskmap keeps everything in one GeoPackage file
+(./riskmap.gpkg, created with the demo dataset on first serve); with one, in PostGIS.
+
 Environment:
   RISKMAP_DATABASE_URL   PostgreSQL/PostGIS URL, e.g. postgres://user@host:5432/riskmap
+  RISKMAP_GPKG           the GeoPackage file when no database URL is given (default riskmap.gpkg)
   RISKMAP_ADDR           listen address of serve (default :8080)
 `
 

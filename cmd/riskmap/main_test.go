@@ -46,7 +46,7 @@ func TestHelpAndUsage(t *testing.T) {
 		{[]string{"serve", "--port", "1"}, 2, "", "flag provided but not defined: -port"},
 		{[]string{"seed"}, 2, "", "pass --demo"},
 		{[]string{"seed", "--demo", "--replace", "--if-empty"}, 2, "", "contradict"},
-		{[]string{"migrate", "--database-url", ""}, 1, "", "no database"},
+		{[]string{"migrate", "--gpkg", "/nonexistent-riskmap-dir/x.gpkg"}, 1, "", "nonexistent-riskmap-dir"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = serve(context.Background(), url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
+	err = serve(context.Background(), storeSpec{DatabaseURL: url}, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "riskmap migrate") {
 		t.Fatalf("serve on an empty database: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestMigrateSeedServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, url, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
+		done <- serve(ctx, storeSpec{DatabaseURL: url}, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), serveOptions{tileCacheMB: 16, clusterBelow: 15, eventFlush: 100 * time.Millisecond})
 	}()
 
 	// /readyz says "loading" (503) until the index is loaded, then "ready".

@@ -8,21 +8,17 @@ import (
 
 	"riskmap/layers"
 	"riskmap/migrations"
-	"riskmap/store/postgis"
 )
 
 func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("migrate", "Apply the embedded schema migrations to the database (idempotent; safe when\nseveral processes run it at once) and print the version reached.", stdout, stderr)
-	dbURL := databaseFlag(fs)
+	fs := newFlags("migrate", "Apply the embedded schema migrations to the store — the PostGIS database of\n--database-url, else the GeoPackage file of --gpkg (created when missing) —\nidempotently (safe when several processes run it at once on PostGIS), and print\nthe version reached.", stdout, stderr)
+	sf := addStoreFlags(fs)
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	if !requireDatabase(*dbURL, stderr, "migrate") {
-		return 1
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	s, err := postgis.Open(ctx, *dbURL, layers.New())
+	s, err := sf.spec().openSchemaStore(ctx, layers.New())
 	if err != nil {
 		fmt.Fprintf(stderr, "riskmap migrate: %v\n", err)
 		return 1

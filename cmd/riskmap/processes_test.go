@@ -28,20 +28,57 @@ import (
 
 // proc is a `riskmap serve` child process.
 type proc struct {
-	base string
-	cmd  *exec.Cmd
-	log  *strings.Builder
+	base   string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	log    *strings.Builder
+	exited chan struct{} // closed when the process has exited
 }
 
-// buildBinary builds this command into a temporary directory, once per test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "riskmap")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// Binaries of this command, built once per test process into binDir (removed by
+// TestMain): with the race detector (buildBinary) and without (buildPlainBinary).
+var (
+	binDir    string
+	binOnce   = map[bool]*sync.Once{true: {}, false: {}}
+	binPath   = map[bool]string{}
+	binErr    = map[bool]error{}
+	binOutput = map[bool][]byte{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// buildBinary builds this command with -race, once per test process.
+func buildBinary(t *testing.T) string { return build(t, true) }
+
+// buildPlainBinary builds this command without the race detector, once per test
+// process.
+func buildPlainBinary(t *testing.T) string { return build(t, false) }
+
+func build(t *testing.T, race bool) string {
+	t.Helper()
+	binOnce[race].Do(func() {
+		if binDir == "" {
+			if binDir, binErr[race] = os.MkdirTemp("", "riskmap-bin-"); binErr[race] != nil {
+				return
+			}
+		}
+		args := []string{"build", "-o", filepath.Join(binDir, fmt.Sprintf("riskmap-race-%v", race))}
+		if race {
+			args = append(args, "-race")
+		}
+		binPath[race] = args[2]
+		binOutput[race], binErr[race] = exec.Command("go", append(args, ".")...).CombinedOutput()
+	})
+	if binErr[race] != nil {
+		t.Fatalf("go build: %v\n%s", binErr[race], binOutput[race])
+	}
+	return binPath[race]
 }
 
 func freeAddr(t *testing.T) string {
@@ -57,33 +94,38 @@ func freeAddr(t *testing.T) string {
 // startServe starts `riskmap serve` on dbURL and waits until /readyz says ready.
 func startServe(t *testing.T, bin, dbURL string) *proc {
 	t.Helper()
+	return startProc(t, bin, "", 60*time.Second, "--database-url", dbURL)
+}
+
+// startProc starts `riskmap serve` with args (and RISKMAP_DATABASE_URL unset) in dir
+// ("" for the test's directory) and waits up to wait until /readyz says ready. The
+// process is stopped with SIGINT when the test ends, unless it has exited.
+func startProc(t *testing.T, bin, dir string, wait time.Duration, args ...string) *proc {
+	t.Helper()
 	addr := freeAddr(t)
-	p := &proc{base: "http://" + addr, log: &strings.Builder{}}
-	p.cmd = exec.Command(bin, "serve", "--addr", addr, "--database-url", dbURL)
-	p.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32")
-	var mu sync.Mutex
-	w := writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return p.log.Write(b) })
+	p := &proc{base: "http://" + addr, log: &strings.Builder{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
+	p.cmd.Dir = dir
+	p.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32", "RISKMAP_DATABASE_URL=", "RISKMAP_WRITE_TOKEN="+testWriteToken)
+	w := writerFunc(func(b []byte) (int, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.log.Write(b) })
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(20 * time.Second):
 			_ = p.cmd.Process.Kill()
-			<-done
+			<-p.exited
 		}
 		if t.Failed() {
-			mu.Lock()
-			t.Logf("log of %s:\n%s", p.base, p.log.String())
-			mu.Unlock()
+			t.Logf("log of %s:\n%s", p.base, p.output())
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		resp, err := http.Get(p.base + "/readyz")
 		if err == nil {
@@ -94,11 +136,23 @@ func startServe(t *testing.T, bin, dbURL string) *proc {
 				return p
 			}
 		}
+		select {
+		case <-p.exited:
+			t.Fatalf("riskmap serve exited before it was ready:\n%s", p.output())
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after 60 s (%v)", p.base, err)
+			t.Fatalf("%s not ready after %v (%v)", p.base, wait, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// output is what the process printed so far.
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
 }
 
 type writerFunc func([]byte) (int, error)

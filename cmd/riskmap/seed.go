@@ -8,12 +8,11 @@ import (
 
 	"riskmap/demo"
 	"riskmap/layers"
-	"riskmap/store/postgis"
 )
 
 func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("seed", "Write the deterministic synthetic Luohu demo dataset (35,548 risk points, 1,932\nslopes, 48 rectified roads, waterlogging spots, resources, sensors) into the\ndatabase. The schema must be migrated first.", stdout, stderr)
-	dbURL := databaseFlag(fs)
+	fs := newFlags("seed", "Write the deterministic synthetic Luohu demo dataset (35,548 risk points, 1,932\nslopes, 48 rectified roads, waterlogging spots, resources, sensors) into the\nstore: the PostGIS database of --database-url, else the GeoPackage file of\n--gpkg. The schema must be migrated first (riskmap migrate).", stdout, stderr)
+	sf := addStoreFlags(fs)
 	demoFlag := fs.Bool("demo", false, "write the demo dataset (required: it is the only dataset seed writes)")
 	replace := fs.Bool("replace", false, "delete every existing feature first (deletes are logged)")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing when the database already holds features")
@@ -29,13 +28,10 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "riskmap seed: --replace and --if-empty contradict each other")
 		return 2
 	}
-	if !requireDatabase(*dbURL, stderr, "seed") {
-		return 1
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	reg := layers.New()
-	s, err := postgis.Open(ctx, *dbURL, reg)
+	s, err := sf.spec().openSchemaStore(ctx, reg)
 	if err != nil {
 		fmt.Fprintf(stderr, "riskmap seed: %v\n", err)
 		return 1

@@ -26,13 +26,12 @@ import (
 	"riskmap/layers"
 	"riskmap/static"
 	"riskmap/store"
-	"riskmap/store/postgis"
 	"riskmap/tiles"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search, features,\nvector tiles (/tiles/...), TileJSON and the MapLibre style (/styles/riskmap.json).\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
-	dbURL := databaseFlag(fs)
+	sf := addStoreFlags(fs)
 	addr := fs.String("addr", envOr("RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
 	var opt serveOptions
 	fs.Int64Var(&opt.tileCacheMB, "tile-cache-mb", envInt("RISKMAP_TILE_CACHE_MB", 256), "bytes of encoded tiles kept in memory, in MB (env RISKMAP_TILE_CACHE_MB)")
@@ -62,9 +61,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "riskmap serve: --basemap-crs %q: want wgs84 or gcj02\n", opt.basemapCRS)
 		return 2
 	}
-	if !requireDatabase(*dbURL, stderr, "serve") {
-		return 1
-	}
 	tok, err := writeToken(*writeTokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
@@ -77,7 +73,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := serve(ctx, *dbURL, ln, log, opt); err != nil {
+	opt.progress = stdout
+	if err := serve(ctx, sf.spec(), ln, log, opt); err != nil {
 		log.Error("riskmap serve stopped", "err", err)
 		return 1
 	}
@@ -100,18 +97,25 @@ type serveOptions struct {
 	writeToken      string
 	// The wall map's raster basemap (optional).
 	basemapURL, basemapCRS, basemapAttribution string
+	// progress receives the lines of preparing a new GeoPackage (nil: none).
+	progress io.Writer
 	// mqttSessionExpiry: how long the broker keeps the consumer's session (0:
 	// the consumer's default, 7 days). Tests shorten it.
 	mqttSessionExpiry time.Duration
 }
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
-// HTTP at once (/readyz says "loading" until the index is loaded); the database may be
-// down at start: the change feed retries until it answers. A schema of another
-// version, or data the index cannot load, stops the server with that error.
-func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger, opt serveOptions) error {
+// HTTP at once (/readyz says "loading" until the index is loaded). On PostGIS the
+// database may be down at start: the change feed retries until it answers; on the
+// embedded GeoPackage a new file is created, migrated and seeded first. A schema of
+// another version, or data the index cannot load, stops the server with that error.
+func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger, opt serveOptions) error {
 	reg := layers.New()
-	s, err := postgis.OpenLazy(ctx, dbURL, reg)
+	progress := opt.progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	s, err := st.openBackend(ctx, reg, progress)
 	if err != nil {
 		return err
 	}
@@ -239,7 +243,7 @@ func serve(ctx context.Context, dbURL string, ln net.Listener, log *slog.Logger,
 
 // waitForSchema checks the database schema's version, retrying while the database
 // cannot be reached (logging each failure), until ctx ends.
-func waitForSchema(ctx context.Context, s *postgis.Store, log *slog.Logger) error {
+func waitForSchema(ctx context.Context, s backend, log *slog.Logger) error {
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		err := s.CheckSchema(ctx)
 		if err == nil || !errors.Is(err, store.ErrUnavailable) {
@@ -256,7 +260,7 @@ func waitForSchema(ctx context.Context, s *postgis.Store, log *slog.Logger) erro
 
 // pruneChanges deletes change-log rows older than retention every hour (and once at
 // start), until ctx ends. Several processes may prune the same database.
-func pruneChanges(ctx context.Context, s *postgis.Store, retention time.Duration, log *slog.Logger) {
+func pruneChanges(ctx context.Context, s backend, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {

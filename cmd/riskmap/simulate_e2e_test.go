@@ -43,7 +43,7 @@ func simulateAgainstServer(t *testing.T, transport string) {
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, inst, ln, slog.New(slog.DiscardHandler), serveOptions{
+		served <- serve(ctx, storeSpec{DatabaseURL: inst}, ln, slog.New(slog.DiscardHandler), serveOptions{
 			tileCacheMB: 16, clusterBelow: 15, eventFlush: 50 * time.Millisecond,
 			ingest: true, sensorTick: 10 * time.Second, writeToken: testWriteToken,
 			mqttURL: mqttURL, mqttTopic: "riskmap/readings/#", spoolDir: t.TempDir(),

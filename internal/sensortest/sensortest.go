@@ -14,6 +14,7 @@ import (
 
 	"riskmap/feature"
 	"riskmap/layers"
+	"riskmap/migrations"
 	"riskmap/store"
 	"riskmap/store/postgis"
 )
@@ -37,10 +38,14 @@ var (
 	DisplacementThresholds = feature.Thresholds{Blue: 5, Yellow: 10, Orange: 20, Red: 40}  // displacement_mm
 )
 
-// Seed migrates the database at url and writes spots waterlogging spots (ids
-// 1..spots), each with a water depth sensor of the same id (DepthThresholds),
-// and one slope (id 1) with a displacement sensor of id spots+1
-// (DisplacementThresholds).
+// Store is what the fixture is written into: store/postgis or store/gpkg.
+type Store interface {
+	Migrate(ctx context.Context, progress func(m migrations.Migration)) (int, error)
+	BulkLoad(ctx context.Context, layer string, fs []feature.Feature, opts store.WriteOptions, progress func(done int)) error
+	BulkLoadSensors(ctx context.Context, sensors []feature.Sensor) error
+}
+
+// Seed migrates the database at url and writes the fixture into it (see SeedStore).
 func Seed(t testing.TB, url string, spots int) *postgis.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -50,6 +55,17 @@ func Seed(t testing.TB, url string, spots int) *postgis.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	SeedStore(t, st, spots)
+	return st
+}
+
+// SeedStore migrates st and writes spots waterlogging spots (ids 1..spots), each
+// with a water depth sensor of the same id (DepthThresholds), and one slope (id 1)
+// with a displacement sensor of id spots+1 (DisplacementThresholds).
+func SeedStore(t testing.TB, st Store, spots int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	if _, err := st.Migrate(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +93,6 @@ func Seed(t testing.TB, url string, spots int) *postgis.Store {
 	if err := st.BulkLoadSensors(ctx, ss); err != nil {
 		t.Fatal(err)
 	}
-	return st
 }
 
 // WaitFor polls cond every 10 ms until it holds, failing t after timeout.
