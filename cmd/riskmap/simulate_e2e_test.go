@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,26 +16,43 @@ import (
 
 	"riskmap/internal/pgtest"
 	"riskmap/internal/sensortest"
+	"riskmap/layers"
+	"riskmap/store/gpkg"
 )
 
 // TestSimulateTyphoonAgainstServer is the issue's "done when": `riskmap simulate
 // --scenario typhoon` against a running server makes the flood spots rise (their
 // drill depth, in the API and so in tiles and on the stream), drill alerts appear
-// on the event stream and in /api/v1/alerts, and the real levels stay calm.
+// on the event stream and in /api/v1/alerts, and the real levels stay calm — on
+// PostGIS and on the embedded GeoPackage store, readings over HTTP and over MQTT.
 func TestSimulateTyphoonAgainstServer(t *testing.T) {
-	for _, transport := range []string{"http", "mqtt"} {
-		t.Run(transport, func(t *testing.T) { simulateAgainstServer(t, transport) })
+	for _, st := range []string{"postgis", "gpkg"} {
+		for _, transport := range []string{"http", "mqtt"} {
+			t.Run(st+"/"+transport, func(t *testing.T) { simulateAgainstServer(t, st, transport) })
+		}
 	}
 }
 
-func simulateAgainstServer(t *testing.T, transport string) {
+func simulateAgainstServer(t *testing.T, storeKind, transport string) {
 	mqttURL := ""
 	if transport == "mqtt" {
 		mqttURL = sensortest.MQTTURL(t)
 	}
-	inst := pgtest.NewDatabase(t)
 	const spots = 30
-	sensortest.Seed(t, inst, spots) // underpasses with water depth sensors, and a slope
+	// Underpasses with water depth sensors, and a slope.
+	var spec storeSpec
+	if storeKind == "postgis" {
+		spec.DatabaseURL = pgtest.NewDatabase(t)
+		sensortest.Seed(t, spec.DatabaseURL, spots)
+	} else {
+		spec.GPKG = filepath.Join(t.TempDir(), "drill.gpkg")
+		s, err := gpkg.Open(context.Background(), spec.GPKG, layers.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sensortest.SeedStore(t, s, spots)
+		s.Close()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +61,7 @@ func simulateAgainstServer(t *testing.T, transport string) {
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, storeSpec{DatabaseURL: inst}, ln, slog.New(slog.DiscardHandler), serveOptions{
+		served <- serve(ctx, spec, ln, slog.New(slog.DiscardHandler), serveOptions{
 			tileCacheMB: 16, clusterBelow: 15, eventFlush: 50 * time.Millisecond,
 			ingest: true, sensorTick: 10 * time.Second, writeToken: testWriteToken,
 			mqttURL: mqttURL, mqttTopic: "riskmap/readings/#", spoolDir: t.TempDir(),
