@@ -178,8 +178,10 @@ func (f *Filter) Match(r *Record) bool {
 	return f.selects(r.Layer) && f.matchAttrs(r)
 }
 
-// matchAttrs is Match without the layer list, for searches that only visit the
-// selected layers' trees.
+// HasAttrs reports whether f has any condition on attributes (beyond its layer
+// list): without one, every feature of a selected layer passes.
+func (f *Filter) HasAttrs() bool { return f.hasAttrs() }
+
 // hasAttrs reports whether f has any condition on attributes (beyond layers); when
 // it has none, a query need not read a candidate's record to filter it.
 func (f *Filter) hasAttrs() bool {
@@ -187,6 +189,8 @@ func (f *Filter) hasAttrs() bool {
 		f.Status != nil || f.Subdistrict != nil || f.Open != nil || f.MinCapacity >= 0
 }
 
+// matchAttrs is Match without the layer list, for searches that only visit the
+// selected layers' trees.
 func (f *Filter) matchAttrs(r *Record) bool {
 	if f.Grades != 0 && (r.Grade < 0 || f.Grades&(1<<r.Grade) == 0) {
 		return false

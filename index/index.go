@@ -16,6 +16,12 @@
 // was chosen over copy-on-write snapshots because every write would also have to copy
 // the id maps (tens of thousands of entries) to publish a snapshot, while changes are
 // rare (edits, sensor-driven warning levels) and reads are short.
+//
+// Vector tiles read a layer through Snapshot instead: an immutable copy of one
+// version of the layer laid out for scanning by area, made in the background once
+// the layer has stopped changing and dropped under the write lock by its next
+// change, so that no tile rendered after an Apply returned reads the data of
+// before it.
 package index
 
 import (
@@ -55,6 +61,17 @@ type layerIndex struct {
 	tree  rtree.RTreeG[*Record]
 	byID  map[int64]*Record
 	texts *textTable // numbers of the records' interned texts
+	// version counts the changes of the layer (see changed); snap holds the
+	// Snapshot of the current version, once made (see Index.Snapshot).
+	version uint64
+	snap    snapshotSlot
+}
+
+// changed records a change of the layer's content: a new version, whose Snapshot
+// is still to make. Callers hold the write lock (or own an unpublished layer).
+func (li *layerIndex) changed() {
+	li.version++
+	li.snap.set.Store(nil)
 }
 
 func newLayerIndex(def *layers.Layer) *layerIndex {
@@ -163,6 +180,7 @@ func (li *layerIndex) put(r *Record) *Record {
 	}
 	li.tree.Insert(r.Bound.Min, r.Bound.Max, r)
 	li.byID[r.ID] = r
+	li.changed()
 	return old
 }
 
@@ -172,6 +190,7 @@ func (li *layerIndex) remove(id int64) *Record {
 		li.tree.Delete(old.Bound.Min, old.Bound.Max, old)
 		delete(li.byID, id)
 		li.texts.release(old)
+		li.changed()
 	}
 	return old
 }
@@ -202,6 +221,7 @@ func (ix *Index) Apply(ms ...Mutation) ([]Dirty, error) {
 	var dirty []Dirty
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	now := time.Now().UnixNano()
 	for i, m := range ms {
 		li := ix.layers[m.Feature.Layer]
 		var old *Record
@@ -214,6 +234,7 @@ func (ix *Index) Apply(ms ...Mutation) ([]Dirty, error) {
 		if old != nil {
 			dirty = append(dirty, Dirty{li.def.Name, old.Bound})
 		}
+		li.snap.changed.Store(now)
 	}
 	if len(dirty) > 0 {
 		ix.notify(dirty)

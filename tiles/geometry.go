@@ -153,44 +153,66 @@ func (s *shaper) writePolygons(l *mvt.Layer, mp orb.MultiPolygon, one *mercBound
 		if len(poly) == 0 || one != nil && !s.meetsMerc(*one) || one == nil && !s.meets(poly[0].Bound()) {
 			continue
 		}
-		proj, inside := s.projectPolygon(poly)
-		if !inside {
-			// The clipper returns a ring wholly inside the box unchanged: it is
-			// only needed when some vertex lies outside.
-			proj = clip.Polygon(s.clip, proj)
-		}
-		if len(proj) == 0 {
-			continue
-		}
-		s.rings = s.rings[:0]
-		for i, r := range proj {
-			q := s.quantize(s.dp.Ring(r))
-			if len(q) > 1 && q[len(q)-1] == q[0] {
-				q = q[:len(q)-1]
-			}
-			a := mvt.SignedArea2(q)
-			if len(q) < 3 || a == 0 {
-				if i == 0 {
-					break // no exterior: the holes go with it
-				}
-				continue
-			}
-			// MVT: exterior rings have positive area in tile units (y down),
-			// holes negative. Projection flips the y axis, so orient explicitly.
-			if (i == 0) != (a > 0) {
-				reverse(q)
-			}
-			s.rings = append(s.rings, q)
-		}
-		if len(s.rings) > 0 {
-			s.polys = append(s.polys, append([][][2]int32(nil), s.rings...))
-		}
+		s.addPolygon(s.projectPolygon(poly))
 	}
 	if len(s.polys) == 0 {
 		return false
 	}
 	l.Polygons(s.polys)
 	return true
+}
+
+// writeMercPolygon is write for a Polygon of bound b (WGS84) and mb (Web Mercator)
+// whose vertices are given already projected: verts holds Mercator(p) of every
+// vertex p of its rings, one ring after the other, ends the end of each ring in
+// verts (index.Snapshot.PolygonRings). The WGS84 CRS only.
+func (s *shaper) writeMercPolygon(l *mvt.Layer, verts [][2]float64, ends []uint32, b orb.Bound, mb mercBound) bool {
+	s.arena, s.polys = s.arena[:0], s.polys[:0]
+	if len(ends) > 0 && s.meetsMerc(mb) {
+		s.addPolygon(s.projectMercPolygon(verts, ends))
+	}
+	if len(s.polys) > 0 {
+		l.Polygons(s.polys)
+		return true
+	}
+	return len(s.arena) > 0 && s.writeCenter(l, b)
+}
+
+// addPolygon clips (unless inside: every vertex lies in the clip box), simplifies
+// and rounds a polygon projected to tile units and adds what is left of it to
+// s.polys.
+func (s *shaper) addPolygon(proj orb.Polygon, inside bool) {
+	if !inside {
+		// The clipper returns a ring wholly inside the box unchanged: it is
+		// only needed when some vertex lies outside.
+		proj = clip.Polygon(s.clip, proj)
+	}
+	if len(proj) == 0 {
+		return
+	}
+	s.rings = s.rings[:0]
+	for i, r := range proj {
+		q := s.quantize(s.dp.Ring(r))
+		if len(q) > 1 && q[len(q)-1] == q[0] {
+			q = q[:len(q)-1]
+		}
+		a := mvt.SignedArea2(q)
+		if len(q) < 3 || a == 0 {
+			if i == 0 {
+				break // no exterior: the holes go with it
+			}
+			continue
+		}
+		// MVT: exterior rings have positive area in tile units (y down),
+		// holes negative. Projection flips the y axis, so orient explicitly.
+		if (i == 0) != (a > 0) {
+			reverse(q)
+		}
+		s.rings = append(s.rings, q)
+	}
+	if len(s.rings) > 0 {
+		s.polys = append(s.polys, append([][][2]int32(nil), s.rings...))
+	}
 }
 
 // projectPolygon returns poly's rings in tile units, in the shaper's reused
@@ -213,6 +235,25 @@ func (s *shaper) projectPolygon(poly orb.Polygon) (orb.Polygon, bool) {
 			s.proj = append(s.proj, orb.Point{x, y})
 		}
 		s.projR = append(s.projR, orb.Ring(s.proj[start:len(s.proj):len(s.proj)]))
+	}
+	return s.projR, inside
+}
+
+// projectMercPolygon is projectPolygon for a polygon given in Web Mercator (see
+// writeMercPolygon): the same positions, to the bit, without a logarithm.
+func (s *shaper) projectMercPolygon(verts [][2]float64, ends []uint32) (orb.Polygon, bool) {
+	s.proj = slices.Grow(s.proj[:0], len(verts))
+	s.projR = s.projR[:0]
+	inside := true
+	start := 0
+	for _, end := range ends {
+		for _, p := range verts[start:end] {
+			x, y := s.pr.fromMercator(p[0], p[1])
+			inside = inside && s.inside(x, y)
+			s.proj = append(s.proj, orb.Point{x, y})
+		}
+		s.projR = append(s.projR, orb.Ring(s.proj[start:end:end]))
+		start = int(end)
 	}
 	return s.projR, inside
 }

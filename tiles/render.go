@@ -20,6 +20,16 @@ type Source interface {
 	Visit(layer string, b orb.Bound, f index.Filter, fn func(*index.Record) bool) error
 }
 
+// SnapshotSource is a Source that also lays out its layers for scanning by area;
+// *index.Index satisfies it. Snapshot returns the current version of layer as an
+// index.Snapshot, or nil when the renderer is to Visit the layer instead. A
+// snapshot returned after a change was applied must reflect that change (see
+// index.Index.Snapshot). Tiles are the same bytes whichever way they are read.
+type SnapshotSource interface {
+	Source
+	Snapshot(layer string) *index.Snapshot
+}
+
 // Options configures rendering. The zero value of a field means its default.
 type Options struct {
 	// ClusterBelow: below this zoom, the ClusterLayers' points are aggregated into
@@ -89,9 +99,17 @@ type layerSpec struct {
 	dedup                []bool   // per field: de-duplicate its text values within a tile
 	grades               []string // risk grade codes, least severe first
 	summary              []int    // the Summary fields' indexes, in field order (index.Record.SummaryCodes)
+	summaryKind          []uint8  // their kinds: kindEnum, kindBool, else 0
 	nameField            int      // index of the text field "name" (index.Record.Name), -1 when none
 	pool                 sync.Pool
 }
+
+// Kinds of Summary fields in layerSpec.summaryKind: what writeCodes needs of their
+// types, as small integers (layers.FieldType is a string).
+const (
+	kindEnum = 1 + iota
+	kindBool
+)
 
 // Cluster property keys (besides risk_grade, which a cluster carries as its highest
 // member grade so one style expression colors points and clusters alike).
@@ -125,6 +143,14 @@ func NewRenderer(reg *layers.Registry, src Source, opt Options) (*Renderer, erro
 			}
 			if f.Summary {
 				sp.summary = append(sp.summary, i)
+				k := uint8(0)
+				switch f.Type {
+				case layers.TypeEnum:
+					k = kindEnum
+				case layers.TypeBool:
+					k = kindBool
+				}
+				sp.summaryKind = append(sp.summaryKind, k)
 			}
 			if f.Name == "name" && f.Type == layers.TypeText {
 				sp.nameField = i
@@ -155,8 +181,12 @@ func (r *Renderer) Options() Options { return r.opt }
 type scratch struct {
 	w     *mvt.Layer
 	recs  []*index.Record
-	items []item // the records keyed by id, and the radix sort's second buffer
+	items []item // the features keyed by id (see item), and the radix sort's second buffer
 	tmp   []item
+	runs  [][2]uint32 // runs of an index.Snapshot's points or shapes to scan
+	// stage holds, per point collectSnapshot found, what writing it reads (see
+	// stageHead).
+	stage []uint32
 	enums [][]int32 // per field, per enum rank: value index in this tile, -1 if none yet
 	bools [][2]int32
 	// texts: per number of an interned text (index.Record.SummaryCodes), its value
@@ -220,16 +250,26 @@ func (r *Renderer) Render(dst []byte, layer string, req Request) ([]byte, orb.Bo
 	s := sp.pool.Get().(*scratch)
 	defer sp.pool.Put(s)
 	s.reset()
+	sh := newShaper(pr, float64(r.opt.Buffer))
+	var snap *index.Snapshot
+	if src, ok := r.src.(SnapshotSource); ok && !clustered && req.CRS == WGS84 && !req.Filter.HasAttrs() {
+		snap = src.Snapshot(layer)
+	}
+	detail := int(req.Z) >= r.opt.DetailZoom
 	var err error
-	if clustered {
+	switch {
+	case snap != nil:
+		s.collectSnapshot(snap, sh, qb, detail)
+	case clustered:
 		// Clusters do not depend on the order of the records (see writeClusters).
 		err = r.src.Visit(layer, qb, req.Filter, func(rec *index.Record) bool {
 			s.recs = append(s.recs, rec)
 			return true
 		})
-	} else {
+	default:
 		err = r.src.Visit(layer, qb, req.Filter, func(rec *index.Record) bool {
-			s.items = append(s.items, item{idKey(rec.ID), rec})
+			s.items = append(s.items, item{idKey(rec.ID), uint32(len(s.recs))})
+			s.recs = append(s.recs, rec)
 			return true
 		})
 	}
@@ -237,23 +277,153 @@ func (r *Renderer) Render(dst []byte, layer string, req Request) ([]byte, orb.Bo
 		return dst, qb, err
 	}
 
-	detail := int(req.Z) >= r.opt.DetailZoom
-	sh := newShaper(pr, float64(r.opt.Buffer))
-	if clustered {
+	switch {
+	case clustered:
 		r.writeClusters(s, sp, sh, detail)
-	} else {
+	case snap != nil:
+		for _, it := range s.sortItems() {
+			if it.idx&shapeBit != 0 {
+				r.writeSetShape(s, sp, sh, snap, int(it.idx&^shapeBit), detail)
+			} else {
+				r.writeSetPoint(s, sp, snap, it, detail)
+			}
+		}
+	default:
 		// The tree's order depends on its insertion history; ids make the bytes
 		// (and so the ETag) the same in every process.
 		for _, it := range s.sortItems() {
-			r.writeFeature(s, sp, sh, it.rec, detail)
+			r.writeFeature(s, sp, sh, s.recs[it.idx], detail)
 		}
 	}
 	// Drop the records: the pool must not keep them alive.
 	clear(s.recs)
-	clear(s.tmp[:min(len(s.items), cap(s.tmp))]) // the sort wrote no more of it
-	clear(s.items)
-	s.recs, s.items = s.recs[:0], s.items[:0]
+	s.recs, s.items, s.stage = s.recs[:0], s.items[:0], s.stage[:0]
 	return s.w.AppendTile(dst), qb, nil
+}
+
+// edgeMargin is how close to the edge of a tile's clip box, in tile units, a point
+// of an index.Snapshot must be for collectSnapshot to test it against the query
+// bound in lon/lat as Visit does: further from it, the two tests agree (projecting
+// and unprojecting err by far less than this, about 2e-5 units at zoom 22).
+const edgeMargin = 1.0 / 1024
+
+// stageHead is the number of words before the codes of a point in scratch.stage:
+// its position in the snapshot's Points (with stageOutside), then x and y rounded
+// to tile units.
+const stageHead = 3
+
+// stageOutside marks a staged point that Visit would report but that lies outside
+// the clip box (by a rounding): like writeFeature, writeSetPoint adds its values
+// to the tile and drops its feature.
+const stageOutside = 1 << 31
+
+// shapeBit marks an item of an index.Snapshot's Shapes (else it is a staged point).
+const shapeBit = 1 << 31
+
+// collectSnapshot adds to s.items, keyed by id, the features of snap that Visit(qb)
+// reports — read from the snapshot's arrays in grid order (contiguous memory)
+// instead of the tree and the records: points whose position is in the clip box
+// (or, within edgeMargin of its edge, whose record meets qb), idx their start in
+// s.stage, and shapes whose bound meets qb, idx their position in Shapes with
+// shapeBit. What writing a point reads is staged (with its detail codes for a
+// detail tile, else its Summary codes), so that the writes, in id order, read only
+// memory this tile just wrote.
+func (s *scratch) collectSnapshot(snap *index.Snapshot, sh *shaper, qb orb.Bound, detail bool) {
+	pr := &sh.pr
+	// The clip box in world units, grown by a tile unit against rounding.
+	lo, hi := sh.clip.Min[0]-1, sh.clip.Max[0]+1
+	minX, minY, maxX, maxY := (lo+pr.x0)/pr.scale, (lo+pr.y0)/pr.scale, (hi+pr.x0)/pr.scale, (hi+pr.y0)/pr.scale
+	s.runs = snap.AppendPointRuns(s.runs[:0], minX, minY, maxX, maxY)
+	inLo, inHi := sh.clip.Min[0]+edgeMargin, sh.clip.Max[0]-edgeMargin
+	outLo, outHi := sh.clip.Min[0]-edgeMargin, sh.clip.Max[0]+edgeMargin
+	codes, n := snap.Codes, snap.NCodes
+	if detail {
+		codes, n = snap.Detail, snap.NFields
+	}
+	for _, run := range s.runs {
+		pts := snap.Points[run[0]:run[1]]
+		for j := range pts {
+			p := &pts[j]
+			x, y := pr.fromMercator(p.X, p.Y)
+			if x < outLo || x > outHi || y < outLo || y > outHi {
+				continue
+			}
+			i := int(run[0]) + j
+			at := uint32(i)
+			if x < inLo || x > inHi || y < inLo || y > inHi {
+				if !boundsMeet(p.Rec.Bound, qb) {
+					continue
+				}
+				if !sh.inside(x, y) {
+					at |= stageOutside
+				}
+			}
+			s.items = append(s.items, item{idKey(p.ID), uint32(len(s.stage))})
+			s.stage = append(s.stage, at, uint32(round(x)), uint32(round(y)))
+			s.stage = append(s.stage, codes[i*n:(i+1)*n]...)
+		}
+	}
+	s.runs = snap.AppendShapeRuns(s.runs[:0], minX, minY, maxX, maxY)
+	for _, run := range s.runs {
+		for i := run[0]; i < run[1]; i++ {
+			if e := &snap.Shapes[i]; boundsMeet(e.Bound, qb) {
+				s.items = append(s.items, item{idKey(e.ID), i | shapeBit})
+			}
+		}
+	}
+}
+
+// boundsMeet is the R-tree's test of Visit: a and b meet, edges included.
+func boundsMeet(a, b orb.Bound) bool {
+	return !(b.Min[0] > a.Max[0] || b.Max[0] < a.Min[0] || b.Min[1] > a.Max[1] || b.Max[1] < a.Min[1])
+}
+
+// writeSetPoint writes the point of snap that collectSnapshot staged as
+// writeFeature writes its record: from the stage, reading the record only for the
+// detail zoom's properties and values without a code.
+func (r *Renderer) writeSetPoint(s *scratch, sp *layerSpec, snap *index.Snapshot, it item, detail bool) {
+	n := snap.NCodes
+	if detail {
+		n = snap.NFields
+	}
+	st := s.stage[it.idx : int(it.idx)+stageHead+n]
+	at := st[0] &^ stageOutside
+	id := int64(it.key ^ 1<<63)
+	w := s.w
+	w.BeginFeature(uint64(id), true)
+	w.Tag(0, w.AddValue(mvt.Int(id)))
+	if detail {
+		r.writeDetail(s, sp, recRef{set: snap, at: at}, st[stageHead:], snap.DetailTexts)
+	} else {
+		r.writeCodes(s, sp, recRef{set: snap, at: at}, st[stageHead:], snap.Texts)
+	}
+	if st[0]&stageOutside == 0 {
+		w.Point(int32(st[1]), int32(st[2]))
+	}
+	w.EndFeature()
+}
+
+// writeSetShape writes shape i of snap as writeFeature writes its record, with the
+// snapshot's codes and texts and, for a polygon, its vertices already projected.
+func (r *Renderer) writeSetShape(s *scratch, sp *layerSpec, sh *shaper, snap *index.Snapshot, i int, detail bool) {
+	e := &snap.Shapes[i]
+	w := s.w
+	w.BeginFeature(uint64(e.ID), true)
+	w.Tag(0, w.AddValue(mvt.Int(e.ID)))
+	if detail {
+		n := snap.NFields
+		r.writeDetail(s, sp, recRef{rec: e.Rec}, snap.ShapeDetail[i*n:(i+1)*n], snap.DetailTexts)
+	} else {
+		n := snap.NCodes
+		r.writeCodes(s, sp, recRef{rec: e.Rec}, snap.ShapeCodes[i*n:(i+1)*n], snap.Texts)
+	}
+	if e.Polygon {
+		verts, ends := snap.PolygonRings(i)
+		sh.writeMercPolygon(w, verts, ends, e.Bound, e.MBound)
+	} else {
+		sh.write(w, e.Rec.Geometry, e.Bound, e.MBound)
+	}
+	w.EndFeature()
 }
 
 // writeFeature writes one feature with its properties.
@@ -264,7 +434,7 @@ func (r *Renderer) writeFeature(s *scratch, sp *layerSpec, sh *shaper, rec *inde
 	if detail {
 		r.writeProps(s, sp, rec)
 	} else {
-		r.writeSummary(s, sp, rec)
+		r.writeCodes(s, sp, recRef{rec: rec}, rec.SummaryCodes(), nil)
 	}
 	if x, y, ok := rec.MercatorPoint(); ok && sh.pr.crs == WGS84 {
 		// A point, projected when the record was made (the same arithmetic as
@@ -294,12 +464,29 @@ func (r *Renderer) writeProps(s *scratch, sp *layerSpec, rec *index.Record) {
 	})
 }
 
-// writeSummary tags the current feature with the record's Summary fields from their
-// codes (index.Record.SummaryCodes), reading Props only for a value that has no
-// code and for the first use of an interned text in the tile.
-func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
-	codes := rec.SummaryCodes()
+// recRef is a feature's record: rec, or else point at of set, fetched only when
+// needed (a point of a snapshot is written from the stage, see collectSnapshot).
+type recRef struct {
+	rec *index.Record
+	set *index.Snapshot
+	at  uint32
+}
+
+func (r recRef) get() *index.Record {
+	if r.rec != nil {
+		return r.rec
+	}
+	return r.set.Points[r.at].Rec
+}
+
+// writeCodes tags the current feature with the Summary fields of ref's record from
+// their codes: the record's SummaryCodes with texts nil, or its codes in an
+// index.Snapshot with the snapshot's Texts. It reads the record's Props only for a value
+// that has no code and, without texts, for the first use of an interned text in the
+// tile.
+func (r *Renderer) writeCodes(s *scratch, sp *layerSpec, ref recRef, codes []uint32, texts []string) {
 	if len(codes) != len(sp.summary) {
+		rec := ref.get()
 		// Not a record of this registry's layer: walk its properties.
 		rec.EachProp(func(i int, v layers.PackedValue) bool {
 			if i >= len(sp.def.Fields) {
@@ -312,27 +499,26 @@ func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
 		})
 		return
 	}
-	w, fields := s.w, sp.def.Fields
+	w := s.w
 	for j, c := range codes {
 		if c == index.CodeNull {
 			continue
 		}
 		i := sp.summary[j]
 		key := uint32(1 + i)
-		f := &fields[i]
-		switch {
+		switch kind := sp.summaryKind[j]; {
 		case c == index.CodeProp:
-			if v, ok := rec.Prop(i); ok {
+			if v, ok := ref.get().Prop(i); ok {
 				r.tag(s, sp, i, v)
 			}
-		case f.Type == layers.TypeEnum:
+		case kind == kindEnum:
 			if e := s.enums[i]; int(c-1) < len(e) {
 				if e[c-1] < 0 {
-					e[c-1] = int32(w.AddValue(mvt.String(f.Enum.Choices[c-1].Code)))
+					e[c-1] = int32(w.AddValue(mvt.String(sp.def.Fields[i].Enum.Choices[c-1].Code)))
 				}
 				w.Tag(key, uint32(e[c-1]))
 			}
-		case f.Type == layers.TypeBool:
+		case kind == kindBool:
 			b := c - 1 // 0 false, 1 true
 			if b > 1 {
 				continue
@@ -349,9 +535,14 @@ func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
 			t := &s.texts[id]
 			if t.stamp != s.stamp {
 				var text string
-				if i == sp.nameField {
-					text = rec.Name // the same text, without walking Props
-				} else if v, ok := rec.Prop(i); ok && v.Kind == layers.PackedText {
+				if texts != nil {
+					if id >= len(texts) {
+						continue
+					}
+					text = texts[id]
+				} else if i == sp.nameField {
+					text = ref.rec.Name // the same text, without walking Props
+				} else if v, ok := ref.get().Prop(i); ok && v.Kind == layers.PackedText {
 					text = v.Text
 				} else {
 					continue
@@ -359,6 +550,57 @@ func (r *Renderer) writeSummary(s *scratch, sp *layerSpec, rec *index.Record) {
 				t.stamp, t.value = s.stamp, w.AddValue(mvt.String(text))
 			}
 			w.Tag(key, t.value)
+		}
+	}
+}
+
+// writeDetail tags the current feature with every field of ref's record, as
+// writeProps does, from the record's detail codes in an index.Snapshot
+// (index.DetailNull …) and the snapshot's DetailTexts: texts are de-duplicated by
+// number, not by hashing them, and the record is read only for values without a
+// code (numbers).
+func (r *Renderer) writeDetail(s *scratch, sp *layerSpec, ref recRef, codes []uint32, texts []string) {
+	fields := sp.def.Fields
+	if len(codes) != len(fields) {
+		r.writeProps(s, sp, ref.get()) // not a snapshot of this registry's layer
+		return
+	}
+	w := s.w
+	for i, c := range codes {
+		key, pay := uint32(1+i), c&index.DetailMask
+		switch c &^ index.DetailMask {
+		case index.DetailNull:
+		case index.DetailEnum:
+			e := s.enums[i]
+			if e == nil || int(pay) >= len(e) {
+				continue
+			}
+			if e[pay] < 0 {
+				e[pay] = int32(w.AddValue(mvt.String(fields[i].Enum.Choices[pay].Code)))
+			}
+			w.Tag(key, uint32(e[pay]))
+		case index.DetailBool:
+			b := pay & 1
+			if s.bools[i][b] < 0 {
+				s.bools[i][b] = int32(w.AddValue(mvt.Bool(b == 1)))
+			}
+			w.Tag(key, uint32(s.bools[i][b]))
+		case index.DetailText:
+			// As tag's w.Value: the first use of a text in the tile adds it.
+			if int(pay) >= len(s.texts) {
+				s.texts = append(s.texts, make([]textSlot, max(int(pay)+1, 2*len(s.texts), 256)-len(s.texts))...)
+			}
+			t := &s.texts[pay]
+			if t.stamp != s.stamp {
+				t.stamp, t.value = s.stamp, w.AddValue(mvt.String(texts[pay]))
+			}
+			w.Tag(key, t.value)
+		case index.DetailUnique:
+			w.Tag(key, w.AddValue(mvt.String(texts[pay])))
+		default:
+			if v, ok := ref.get().Prop(i); ok {
+				r.tag(s, sp, i, v)
+			}
 		}
 	}
 }
@@ -437,11 +679,11 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 	}
 	lo := -float64(cs)
 	wgs84 := sh.pr.crs == WGS84
-	for _, rec := range s.recs {
+	for k, rec := range s.recs {
 		mx, my, ok := rec.MercatorPoint()
 		if !ok {
 			// Not a point: written as it is, before the cells, in id order.
-			s.items = append(s.items, item{idKey(rec.ID), rec})
+			s.items = append(s.items, item{idKey(rec.ID), uint32(k)})
 			continue
 		}
 		var x, y float64
@@ -467,7 +709,7 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 		}
 	}
 	for _, it := range s.sortItems() {
-		r.writeFeature(s, sp, sh, it.rec, detail)
+		r.writeFeature(s, sp, sh, s.recs[it.idx], detail)
 	}
 	w := s.w
 	for i := range s.cells {
@@ -500,10 +742,11 @@ func (r *Renderer) writeClusters(s *scratch, sp *layerSpec, sh *shaper, detail b
 	}
 }
 
-// item is a record keyed by its id for sorting.
+// item is a feature keyed by its id for sorting: idx is its position in the
+// scratch's recs, or in the stage (see collectSnapshot).
 type item struct {
-	key uint64 // idKey(rec.ID)
-	rec *index.Record
+	key uint64 // idKey of the feature's id
+	idx uint32
 }
 
 // idKey maps ids to unsigned keys in the same order.
@@ -524,22 +767,32 @@ func (s *scratch) sortItems() []item {
 		}
 		return a
 	}
+	// The bytes in which some keys differ: only those are sorted on.
+	var and, or uint64 = ^uint64(0), 0
+	for _, it := range a {
+		and, or = and&it.key, or|it.key
+	}
+	var digits [8]int
+	nd := 0
+	for d := range 8 {
+		if byte(and>>(8*d)) != byte(or>>(8*d)) {
+			digits[nd] = d
+			nd++
+		}
+	}
 	var counts [8][256]int
 	for _, it := range a {
 		k := it.key
-		for d := range counts {
-			counts[d][byte(k>>(8*d))]++
+		for j, d := range digits[:nd] {
+			counts[j][byte(k>>(8*d))]++
 		}
 	}
 	if cap(s.tmp) < len(a) {
 		s.tmp = make([]item, len(a), cap(a))
 	}
 	src, dst := a, s.tmp[:len(a)]
-	for d := range counts {
-		c := &counts[d]
-		if c[byte(a[0].key>>(8*d))] == len(a) {
-			continue // every key has this byte
-		}
+	for j, d := range digits[:nd] {
+		c := &counts[j]
 		at := 0
 		for b, n := range c {
 			c[b] = at
