@@ -15,6 +15,7 @@ import (
 
 	"riskmap/demo"
 	"riskmap/layers"
+	"riskmap/store"
 	"riskmap/store/gpkg"
 )
 
@@ -65,6 +66,14 @@ func TestOGRInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := demo.Seed(ctx, s, reg, ds, demo.SeedOptions{}); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	// A sensor state written back, as the ingest service does: the rows it
+	// touches must stay what GDAL accepts too.
+	spot := ds.Features[layers.WaterloggingSpots][0]
+	if _, err := s.ApplySensorState(ctx, []store.FieldPatch{{Layer: layers.WaterloggingSpots, FeatureID: spot.ID,
+		Fields: []string{"current_depth_cm", "trend", "sensor_status"}, Values: []any{42.0, "rising", "live"}}}, nil); err != nil {
 		s.Close()
 		t.Fatal(err)
 	}

@@ -19,8 +19,9 @@ import (
 
 // Times here: a reading's time is stored as INTEGER microseconds since 1970-01-01
 // UTC (finer parts of a time.Time are dropped, as PostgreSQL's timestamptz drops
-// them); alert and signal times are GeoPackage DATETIME text in UTC, at formatTime's
-// precision. Every time returned is in UTC. Times the store stamps itself
+// them); alert and signal times are ISO 8601 text in UTC with microseconds
+// (formatTime: finer than a GeoPackage DATETIME, which is fine for tables GDAL does
+// not read as contents). Every time returned is in UTC. Times the store stamps itself
 // (RaisedAt, AckedAt, SetAt, a patched feature's UpdatedAt) come from the store's
 // clock (s.now): the database is in this process.
 
@@ -411,7 +412,7 @@ func (w writer) patch(ctx context.Context, id int64, pl patchPlan) (bool, error)
 			return false, classify(err)
 		}
 	}
-	args := append(append([]any{}, pl.values...), formatTime(w.now), id)
+	args := append(append([]any{}, pl.values...), formatDatetime(w.now), id)
 	var version int64
 	err := w.tx.QueryRowContext(ctx, pl.update, args...).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {

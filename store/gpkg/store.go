@@ -203,7 +203,8 @@ func classify(err error) error {
 	return err
 }
 
-// Timestamps are stored as GeoPackage DATETIME text: UTC, microseconds.
+// tsLayout is the form of the times in riskmap's own tables that GDAL does not read
+// (alerts, signals, the schema table): ISO 8601, UTC, microseconds.
 const tsLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(tsLayout) }
