@@ -29,27 +29,9 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 	if len(fs) == 0 {
 		return nil
 	}
-	explicitIDs := fs[0].ID != 0
-	rows := make([]prepared, len(fs))
-	extRow := make(map[any]int, len(fs))
-	for i, f := range fs {
-		if f.Layer != "" && f.Layer != l.Name {
-			return fmt.Errorf("gpkg: bulk load %s: row %d belongs to layer %s", l.Name, i, f.Layer)
-		}
-		if (f.ID != 0) != explicitIDs {
-			return fmt.Errorf("gpkg: bulk load %s: row %d: either every row has an id or none has", l.Name, i)
-		}
-		p, err := prepare(l, f)
-		if err != nil {
-			return fmt.Errorf("%s row %d (external_id %v): %w", l.Name, i, f.Props["external_id"], err)
-		}
-		ext := f.Props["external_id"]
-		if first, dup := extRow[ext]; dup {
-			return fmt.Errorf("%s row %d: %w", l.Name, i, &store.ConflictError{Layer: l.Name, Field: "external_id",
-				Value: fmt.Sprintf("%v (also row %d)", ext, first)})
-		}
-		extRow[ext] = i
-		rows[i] = p
+	rows, explicitIDs, err := store.PrepareBulk("gpkg", l, fs, func(f feature.Feature) (prepared, error) { return prepare(l, f) })
+	if err != nil {
+		return err
 	}
 	now := s.now()
 	ts := formatDatetime(now)

@@ -39,7 +39,7 @@ func (s *Store) writeError(l *layers.Layer, id int64, p prepared, err error) err
 		return ce
 	case sqlite3.SQLITE_CONSTRAINT_CHECK:
 		name := strings.Fields(after(msg, "CHECK constraint failed: ") + " ")[0]
-		return &layers.ValidationError{Layer: l.Name, ID: id, Problems: []layers.Problem{{Field: constraintField(l, name), Reason: constraintReason(name)}}}
+		return &layers.ValidationError{Layer: l.Name, ID: id, Problems: []layers.Problem{{Field: store.ConstraintField(l, name), Reason: store.ConstraintReason(name)}}}
 	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
 		field := "?"
 		if _, col, ok := strings.Cut(after(msg, "NOT NULL constraint failed: "), "."); ok {
@@ -59,39 +59,4 @@ func after(s, marker string) string {
 		return rest
 	}
 	return ""
-}
-
-// constraintField recovers the field from a constraint named <table>_<column>_<rule>.
-func constraintField(l *layers.Layer, constraint string) string {
-	rest, ok := strings.CutPrefix(constraint, l.Name+"_")
-	if !ok {
-		return constraint
-	}
-	if strings.HasPrefix(rest, "geom_") {
-		return "geometry"
-	}
-	best := ""
-	for _, f := range l.Fields {
-		if strings.HasPrefix(rest, f.Name+"_") && len(f.Name) > len(best) {
-			best = f.Name
-		}
-	}
-	if best == "" {
-		return constraint
-	}
-	return best
-}
-
-// constraintReason words a check violation by the rule part of its name, as
-// store/postgis does.
-func constraintReason(c string) string {
-	switch {
-	case strings.HasSuffix(c, "_enum"):
-		return "is not one of the allowed values"
-	case strings.HasSuffix(c, "_range"):
-		return "is outside the allowed range"
-	case strings.HasSuffix(c, "_length"):
-		return "must be 1 to 64 characters"
-	}
-	return fmt.Sprintf("violates %s", c)
 }

@@ -35,30 +35,16 @@ func (s *Store) BulkLoad(ctx context.Context, layer string, fs []feature.Feature
 	if len(fs) == 0 {
 		return nil
 	}
-	explicitIDs := fs[0].ID != 0
+	prep, explicitIDs, err := store.PrepareBulk("postgis", l, fs, func(f feature.Feature) (prepared, error) { return prepare(l, f) })
+	if err != nil {
+		return err
+	}
 	rows := make([][]any, len(fs))
-	extRow := make(map[any]int, len(fs)) // external_id → first row, to name duplicates
-	for i, f := range fs {
-		if f.Layer != "" && f.Layer != l.Name {
-			return fmt.Errorf("postgis: bulk load %s: row %d belongs to layer %s", l.Name, i, f.Layer)
-		}
-		if (f.ID != 0) != explicitIDs {
-			return fmt.Errorf("postgis: bulk load %s: row %d: either every row has an id or none has", l.Name, i)
-		}
-		p, err := prepare(l, f)
-		if err != nil {
-			return fmt.Errorf("%s row %d (external_id %v): %w", l.Name, i, f.Props["external_id"], err)
-		}
-		ext := f.Props["external_id"]
-		if first, dup := extRow[ext]; dup {
-			return fmt.Errorf("%s row %d: %w", l.Name, i, &store.ConflictError{Layer: l.Name, Field: "external_id",
-				Value: fmt.Sprintf("%v (also row %d)", ext, first)})
-		}
-		extRow[ext] = i
+	for i, p := range prep {
 		row := make([]any, 0, len(p.values)+3)
 		row = append(row, int64(i))
 		if explicitIDs {
-			row = append(row, f.ID)
+			row = append(row, fs[i].ID)
 		} else {
 			row = append(row, nil)
 		}

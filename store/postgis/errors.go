@@ -32,14 +32,14 @@ func (s *Store) writeError(ctx context.Context, l *layers.Layer, id int64, p pre
 	}
 	switch pgErr.Code {
 	case codeUniqueViolation:
-		field := constraintField(l, pgErr.ConstraintName)
+		field := store.ConstraintField(l, pgErr.ConstraintName)
 		ce := &store.ConflictError{Layer: l.Name, Field: field}
 		if i := fieldIndex(l, field); i >= 0 && p.values != nil {
 			ce.Value = fmt.Sprint(p.values[i])
 		}
 		return ce
 	case codeCheckViolation, codeNotNullViolation:
-		field := constraintField(l, pgErr.ConstraintName)
+		field := store.ConstraintField(l, pgErr.ConstraintName)
 		if pgErr.Code == codeNotNullViolation {
 			field = pgErr.ColumnName
 		}
@@ -62,50 +62,13 @@ func (s *Store) writeError(ctx context.Context, l *layers.Layer, id int64, p pre
 	return fmt.Errorf("postgis: write %s id %d: %w", l.Name, id, classify(err))
 }
 
-// constraintField recovers the field from a constraint named <table>_<column>_<rule>
-// (the schema's convention). The geometry column geom is reported as "geometry".
-func constraintField(l *layers.Layer, constraint string) string {
-	rest, ok := strings.CutPrefix(constraint, l.Name+"_")
-	if !ok {
-		return constraint
-	}
-	if strings.HasPrefix(rest, "geom_") {
-		return "geometry"
-	}
-	best := ""
-	for _, f := range l.Fields {
-		if strings.HasPrefix(rest, f.Name+"_") && len(f.Name) > len(best) {
-			best = f.Name
-		}
-	}
-	if best == "" {
-		return constraint
-	}
-	return best
-}
-
-// constraintReason words a check violation by the rule part of its name.
+// constraintReason words a violation: NOT NULL, or a check by the rule part of
+// its name (store.ConstraintReason).
 func constraintReason(pgErr *pgconn.PgError) string {
-	c := pgErr.ConstraintName
-	switch {
-	case pgErr.Code == codeNotNullViolation:
+	if pgErr.Code == codeNotNullViolation {
 		return "is required"
-	case strings.HasSuffix(c, "_enum"):
-		return "is not one of the allowed values"
-	case strings.HasSuffix(c, "_range"):
-		return "is outside the allowed range"
-	case strings.HasSuffix(c, "_geom_lonlat"):
-		return "coordinates must be longitude -180..180 and latitude -90..90 degrees (EPSG:4326)"
-	case strings.HasSuffix(c, "_geom_valid"):
-		return "is not a valid geometry"
-	case strings.HasSuffix(c, "_geom_empty"):
-		return "is empty"
-	case strings.HasSuffix(c, "_geom_type"):
-		return "geometry type is not accepted by this layer"
-	case strings.HasSuffix(c, "_length"):
-		return "must be 1 to 64 characters"
 	}
-	return fmt.Sprintf("violates %s", c)
+	return store.ConstraintReason(pgErr.ConstraintName)
 }
 
 func fieldIndex(l *layers.Layer, name string) int {
