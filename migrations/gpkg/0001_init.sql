@@ -207,6 +207,194 @@ INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, 
     ('rectified_roads', 'geom', 'GEOMETRY', 4326, 0, 0),
     ('resources', 'geom', 'POINT', 4326, 0, 0);
 
+-- The R-tree spatial index extension (gpkg_rtree_index, annex F.3) on every layer: one
+-- SQLite R-tree per layer, kept in step by the standard's triggers (they call
+-- ST_MinX.. ST_IsEmpty, which store/gpkg registers and GDAL provides), so that QGIS and
+-- GDAL read a map window without scanning the table.
+CREATE TABLE gpkg_extensions (
+    table_name     TEXT,
+    column_name    TEXT,
+    extension_name TEXT NOT NULL,
+    definition     TEXT NOT NULL,
+    scope          TEXT NOT NULL,
+    CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name)
+);
+
+INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+    VALUES ('risk_points', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_risk_points_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_risk_points_geom_insert AFTER INSERT ON risk_points
+    WHEN (NEW.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_risk_points_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_risk_points_geom_update1 AFTER UPDATE OF geom ON risk_points
+    WHEN OLD.id = NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_risk_points_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_risk_points_geom_update2 AFTER UPDATE OF geom ON risk_points
+    WHEN OLD.id = NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_risk_points_geom WHERE id = OLD.id;
+END;
+CREATE TRIGGER rtree_risk_points_geom_update3 AFTER UPDATE ON risk_points
+    WHEN OLD.id != NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_risk_points_geom WHERE id = OLD.id;
+    INSERT OR REPLACE INTO rtree_risk_points_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_risk_points_geom_update4 AFTER UPDATE ON risk_points
+    WHEN OLD.id != NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_risk_points_geom WHERE id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER rtree_risk_points_geom_delete AFTER DELETE ON risk_points
+    WHEN OLD.geom NOT NULL
+BEGIN
+    DELETE FROM rtree_risk_points_geom WHERE id = OLD.id;
+END;
+
+INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+    VALUES ('slopes', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_slopes_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_slopes_geom_insert AFTER INSERT ON slopes
+    WHEN (NEW.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_slopes_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_slopes_geom_update1 AFTER UPDATE OF geom ON slopes
+    WHEN OLD.id = NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_slopes_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_slopes_geom_update2 AFTER UPDATE OF geom ON slopes
+    WHEN OLD.id = NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_slopes_geom WHERE id = OLD.id;
+END;
+CREATE TRIGGER rtree_slopes_geom_update3 AFTER UPDATE ON slopes
+    WHEN OLD.id != NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_slopes_geom WHERE id = OLD.id;
+    INSERT OR REPLACE INTO rtree_slopes_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_slopes_geom_update4 AFTER UPDATE ON slopes
+    WHEN OLD.id != NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_slopes_geom WHERE id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER rtree_slopes_geom_delete AFTER DELETE ON slopes
+    WHEN OLD.geom NOT NULL
+BEGIN
+    DELETE FROM rtree_slopes_geom WHERE id = OLD.id;
+END;
+
+INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+    VALUES ('waterlogging_spots', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_waterlogging_spots_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_waterlogging_spots_geom_insert AFTER INSERT ON waterlogging_spots
+    WHEN (NEW.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_waterlogging_spots_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_waterlogging_spots_geom_update1 AFTER UPDATE OF geom ON waterlogging_spots
+    WHEN OLD.id = NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_waterlogging_spots_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_waterlogging_spots_geom_update2 AFTER UPDATE OF geom ON waterlogging_spots
+    WHEN OLD.id = NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_waterlogging_spots_geom WHERE id = OLD.id;
+END;
+CREATE TRIGGER rtree_waterlogging_spots_geom_update3 AFTER UPDATE ON waterlogging_spots
+    WHEN OLD.id != NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_waterlogging_spots_geom WHERE id = OLD.id;
+    INSERT OR REPLACE INTO rtree_waterlogging_spots_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_waterlogging_spots_geom_update4 AFTER UPDATE ON waterlogging_spots
+    WHEN OLD.id != NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_waterlogging_spots_geom WHERE id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER rtree_waterlogging_spots_geom_delete AFTER DELETE ON waterlogging_spots
+    WHEN OLD.geom NOT NULL
+BEGIN
+    DELETE FROM rtree_waterlogging_spots_geom WHERE id = OLD.id;
+END;
+
+INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+    VALUES ('rectified_roads', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_rectified_roads_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_rectified_roads_geom_insert AFTER INSERT ON rectified_roads
+    WHEN (NEW.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_rectified_roads_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_rectified_roads_geom_update1 AFTER UPDATE OF geom ON rectified_roads
+    WHEN OLD.id = NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_rectified_roads_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_rectified_roads_geom_update2 AFTER UPDATE OF geom ON rectified_roads
+    WHEN OLD.id = NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_rectified_roads_geom WHERE id = OLD.id;
+END;
+CREATE TRIGGER rtree_rectified_roads_geom_update3 AFTER UPDATE ON rectified_roads
+    WHEN OLD.id != NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_rectified_roads_geom WHERE id = OLD.id;
+    INSERT OR REPLACE INTO rtree_rectified_roads_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_rectified_roads_geom_update4 AFTER UPDATE ON rectified_roads
+    WHEN OLD.id != NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_rectified_roads_geom WHERE id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER rtree_rectified_roads_geom_delete AFTER DELETE ON rectified_roads
+    WHEN OLD.geom NOT NULL
+BEGIN
+    DELETE FROM rtree_rectified_roads_geom WHERE id = OLD.id;
+END;
+
+INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope)
+    VALUES ('resources', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
+CREATE VIRTUAL TABLE rtree_resources_geom USING rtree(id, minx, maxx, miny, maxy);
+CREATE TRIGGER rtree_resources_geom_insert AFTER INSERT ON resources
+    WHEN (NEW.geom NOT NULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_resources_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_resources_geom_update1 AFTER UPDATE OF geom ON resources
+    WHEN OLD.id = NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    INSERT OR REPLACE INTO rtree_resources_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_resources_geom_update2 AFTER UPDATE OF geom ON resources
+    WHEN OLD.id = NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_resources_geom WHERE id = OLD.id;
+END;
+CREATE TRIGGER rtree_resources_geom_update3 AFTER UPDATE ON resources
+    WHEN OLD.id != NEW.id AND (NEW.geom NOTNULL AND NOT ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_resources_geom WHERE id = OLD.id;
+    INSERT OR REPLACE INTO rtree_resources_geom VALUES (NEW.id, ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom));
+END;
+CREATE TRIGGER rtree_resources_geom_update4 AFTER UPDATE ON resources
+    WHEN OLD.id != NEW.id AND (NEW.geom ISNULL OR ST_IsEmpty(NEW.geom))
+BEGIN
+    DELETE FROM rtree_resources_geom WHERE id IN (OLD.id, NEW.id);
+END;
+CREATE TRIGGER rtree_resources_geom_delete AFTER DELETE ON resources
+    WHEN OLD.geom NOT NULL
+BEGIN
+    DELETE FROM rtree_resources_geom WHERE id = OLD.id;
+END;
+
 -- Sensors on monitored slopes and waterlogging spots, and their readings.
 CREATE TABLE sensors (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
