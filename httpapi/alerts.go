@@ -105,7 +105,7 @@ func checkText(field, v string, required bool, maxLen int) error {
 // ackAlert: POST /api/v1/alerts/{id}/ack {"by": "...", "note": "..."} —
 // acknowledge an open alert; 409 when it was acknowledged already.
 func (s *server) ackAlert(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorizeWrite(r); err != nil {
+	if _, err := s.authorize(r, RoleEditor); err != nil {
 		return err
 	}
 	if s.sensors == nil {

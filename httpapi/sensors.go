@@ -48,7 +48,7 @@ var errSensorsDisabled = errors.New("sensor ingest is not enabled on this server
 // postReadings: POST /api/v1/readings — a JSON batch of readings; 200 once
 // committed.
 func (s *server) postReadings(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorizeWrite(r); err != nil {
+	if _, err := s.authorize(r, RoleSensor); err != nil {
 		return err
 	}
 	if s.ingest == nil {
@@ -331,7 +331,7 @@ func (s *server) ingestStatsRoute(w http.ResponseWriter, r *http.Request) error 
 // endDrill: POST /api/v1/drill/end — end the drill picture now (token): every
 // object's drill columns go back to null. Drill readings and alerts stay stored.
 func (s *server) endDrill(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorizeWrite(r); err != nil {
+	if _, err := s.authorize(r, RoleEditor); err != nil {
 		return err
 	}
 	if s.ingest == nil {

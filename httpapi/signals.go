@@ -67,7 +67,7 @@ func (s *server) listSignals(w http.ResponseWriter, r *http.Request) error {
 // "note": "..."} — set (or, with "none", lift) a district signal; kept in the
 // history and pushed as a "signal" event.
 func (s *server) setSignal(w http.ResponseWriter, r *http.Request) error {
-	if err := s.authorizeWrite(r); err != nil {
+	if _, err := s.authorize(r, RoleEditor); err != nil {
 		return err
 	}
 	if s.sensors == nil {
