@@ -107,6 +107,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Signals", sensorTest(testSignals)},
 		{"ListenEvents", sensorTest(testListenEvents)},
 		{"DeleteAllCascadesToSensors", sensorTest(testDeleteAllSensors)},
+		{"Tokens", tokenTest(testTokens)},
+		{"Sessions", tokenTest(testSessions)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
