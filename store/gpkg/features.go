@@ -334,6 +334,9 @@ type writer struct {
 	l    *layers.Layer
 	now  time.Time
 	opts store.WriteOptions
+	// dueOn is the due date ("YYYY-MM-DD") a hazard status move sets in the
+	// status history; nil for none.
+	dueOn any
 }
 
 // insert inserts p (with id when not 0) and logs it; the version continues after
@@ -458,8 +461,8 @@ func (w writer) history(ctx context.Context, id int64, from, to any) error {
 	if w.opts.Note != "" {
 		note = w.opts.Note
 	}
-	_, err := w.tx.ExecContext(ctx, `INSERT INTO risk_point_status_history (risk_point_id, from_status, to_status, actor, note, changed_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, id, from, to, actor, note, formatDatetime(w.now))
+	_, err := w.tx.ExecContext(ctx, `INSERT INTO risk_point_status_history (risk_point_id, from_status, to_status, actor, note, changed_at, due_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, from, to, actor, note, formatDatetime(w.now), w.dueOn)
 	if err != nil {
 		return fmt.Errorf("gpkg: status history of risk point %d: %w", id, classify(err))
 	}

@@ -107,6 +107,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Signals", sensorTest(testSignals)},
 		{"ListenEvents", sensorTest(testListenEvents)},
 		{"DeleteAllCascadesToSensors", sensorTest(testDeleteAllSensors)},
+		{"EditVersions", editTest(testEditVersions)},
+		{"EditRefusedLeavesNoAudit", editTest(testEditRefusedLeavesNoAudit)},
+		{"HazardWorkflow", editTest(testHazardWorkflow)},
+		{"HazardsOverdue", editTest(testHazardsOverdue)},
 		{"Tokens", tokenTest(testTokens)},
 		{"Sessions", tokenTest(testSessions)},
 	}
