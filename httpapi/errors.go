@@ -56,6 +56,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ferr   *index.FilterError
 		tooBig *http.MaxBytesError
 		batch  *ingest.BatchError
+		role   *roleError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -70,11 +71,15 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	case errors.Is(err, ingest.ErrBatchTooLarge):
 		status, body.Code, body.Field = http.StatusBadRequest, "too_many_readings", "body"
-	case errors.Is(err, errNoToken), errors.Is(err, errBadToken):
+	case errors.Is(err, errNoToken), errors.Is(err, errBadToken), errors.Is(err, errBadSession):
 		status, body.Code = http.StatusUnauthorized, "unauthorized"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="riskmap"`)
 	case errors.Is(err, errWritesDisabled):
 		status, body.Code = http.StatusForbidden, "writes_disabled"
+	case errors.As(err, &role):
+		status, body.Code = http.StatusForbidden, "forbidden"
+	case errors.Is(err, errCSRF):
+		status, body.Code, body.Field = http.StatusForbidden, "csrf", "X-CSRF-Token"
 	case errors.Is(err, store.ErrAcked):
 		status, body.Code = http.StatusConflict, "already_acknowledged"
 	case errors.As(err, &perr):
@@ -96,7 +101,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Code = http.StatusConflict, "conflict"
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, errLoading),
-		errors.Is(err, ingest.ErrNotReady), errors.Is(err, errSensorsDisabled):
+		errors.Is(err, ingest.ErrNotReady), errors.Is(err, errSensorsDisabled), errors.Is(err, errAuthDisabled):
 		status, body.Code = http.StatusServiceUnavailable, "unavailable"
 	}
 	if status == http.StatusInternalServerError {

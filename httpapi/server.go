@@ -59,9 +59,22 @@ type Config struct {
 	// IngestStats returns the sensor ingest counters (GET /api/v1/ingest/stats);
 	// nil: the route answers 503.
 	IngestStats func() any
-	// WriteToken is the bearer token every write needs; empty disables writes
-	// (they answer 403).
+	// WriteToken is the legacy single write token (deprecated): it acts as an
+	// admin. Empty: none. With neither it nor Tokens, writes answer 403.
 	WriteToken string
+	// Tokens holds the API tokens and the page's sign-in sessions; nil: only the
+	// legacy write token authenticates and signing in is not available.
+	Tokens Tokens
+	// ReadAccess is ReadPublic (default: anyone reads) or ReadViewer (every read
+	// route but /healthz, /readyz, the page's files and sign-in needs a viewer,
+	// editor or admin token or session).
+	ReadAccess string
+	// SessionTTL is how long a sign-in session lasts; zero means 12 hours.
+	SessionTTL time.Duration
+	// AuthCacheTTL is how long a token or session lookup is reused, and so how
+	// long a revocation made by another process may take to apply here; zero
+	// means 5 seconds.
+	AuthCacheTTL time.Duration
 	// Page is the wall map's files (package static), served at / and /app/; nil:
 	// no page.
 	Page fs.FS
@@ -92,6 +105,11 @@ type server struct {
 	writeToken  string
 	ingestStats func() any
 
+	tokens     Tokens // nil: no tokens, no sessions
+	readAccess string
+	sessionTTL time.Duration
+	auth       *authCache
+
 	publicURL string
 
 	basemap                    Basemap
@@ -104,6 +122,25 @@ func New(cfg Config) (http.Handler, error) {
 		tiles: cfg.Tiles, publicURL: strings.TrimRight(cfg.PublicURL, "/"), ready: cfg.Readiness, hub: cfg.Events,
 		ingest: cfg.Ingest, sensors: cfg.SensorStore, writeToken: cfg.WriteToken, ingestStats: cfg.IngestStats,
 		basemap: cfg.Basemap}
+	s.tokens, s.readAccess, s.sessionTTL = cfg.Tokens, cfg.ReadAccess, cfg.SessionTTL
+	switch s.readAccess {
+	case "":
+		s.readAccess = ReadPublic
+	case ReadPublic, ReadViewer:
+	default:
+		return nil, fmt.Errorf("httpapi: read access %q: want public or viewer", cfg.ReadAccess)
+	}
+	if s.readAccess == ReadViewer && s.tokens == nil {
+		return nil, fmt.Errorf("httpapi: read access viewer needs a token store")
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = 12 * time.Hour
+	}
+	cacheTTL := cfg.AuthCacheTTL
+	if cacheTTL <= 0 {
+		cacheTTL = 5 * time.Second
+	}
+	s.auth = newAuthCache(cacheTTL)
 	switch cfg.Basemap.CRS {
 	case "", "wgs84", "gcj02":
 	default:
@@ -158,6 +195,12 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/basemap", s.handle(s.basemapRoute)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/stats", s.handle(s.stats)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/glyphs/{fontstack}/{range}.pbf", s.handle(s.glyphs)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/session", s.handle(s.createSession)).Methods(http.MethodPost)
+	r.Handle("/api/v1/session", s.handle(s.getSession)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/session", s.handle(s.deleteSession)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/tokens", s.handle(s.listTokens)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/tokens", s.handle(s.createToken)).Methods(http.MethodPost)
+	r.Handle("/api/v1/tokens/{id}", s.handle(s.revokeToken)).Methods(http.MethodDelete)
 	if cfg.Page != nil {
 		// The page loads while the index does: it shows "loading" itself.
 		page, err := newStaticFiles(cfg.Page)
@@ -173,7 +216,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errMethodNotAllowed)
 	})
-	r.Use(s.withTimeout)
+	r.Use(s.withTimeout, s.withReadAccess)
 	return r, nil
 }
 

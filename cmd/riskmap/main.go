@@ -22,6 +22,7 @@ Commands:
   migrate   bring the store's schema to this binary's version
   seed      write the demo dataset (riskmap seed --demo)
   simulate  run a storm drill: simulated sensor readings, marked drill
+  token     manage API tokens: riskmap token create --role editor --name "...", list, revoke ID
   version   print the version
 
 Run "riskmap <command> --help" for the flags of a command.
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"migrate":  migrateCmd,
 		"seed":     seedCmd,
 		"simulate": simulateCmd,
+		"token":    tokenCmd,
 		"version":  versionCmd,
 	}
 	if len(args) == 0 {

@@ -44,7 +44,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&opt.mqttClientID, "mqtt-client-id", envOr("RISKMAP_MQTT_CLIENT_ID", "riskmap-ingest"), "MQTT client id: names the persistent session, keep it stable (env RISKMAP_MQTT_CLIENT_ID)")
 	fs.StringVar(&opt.spoolDir, "spool-dir", envOr("RISKMAP_SPOOL_DIR", "riskmap-spool"), "directory of the on-disk spool of MQTT readings taken while the database is down (env RISKMAP_SPOOL_DIR)")
 	fs.DurationVar(&opt.sensorTick, "sensor-tick", envDuration("RISKMAP_SENSOR_TICK", 10*time.Second), "how often silent sensors are looked for (env RISKMAP_SENSOR_TICK)")
-	writeTokenFile := fs.String("write-token-file", envOr("RISKMAP_WRITE_TOKEN_FILE", ""), "file holding the bearer token writes need (env RISKMAP_WRITE_TOKEN_FILE, or the token itself in RISKMAP_WRITE_TOKEN); without one, writes are refused")
+	writeTokenFile := fs.String("write-token-file", envOr("RISKMAP_WRITE_TOKEN_FILE", ""), "deprecated: file holding a legacy write token that acts as an admin token (env RISKMAP_WRITE_TOKEN_FILE, or the token itself in RISKMAP_WRITE_TOKEN); use riskmap token create instead")
+	fs.StringVar(&opt.readAccess, "read-access", envOr("RISKMAP_READ_ACCESS", httpapi.ReadPublic), "who may read: public (anyone) or viewer (a viewer, editor or admin token or sign-in session; /healthz, /readyz, the page's files and sign-in stay open) (env RISKMAP_READ_ACCESS)")
+	fs.DurationVar(&opt.sessionTTL, "session-ttl", envDuration("RISKMAP_SESSION_TTL", 12*time.Hour), "how long a page's sign-in session lasts (env RISKMAP_SESSION_TTL)")
 	fs.StringVar(&opt.basemapURL, "basemap-url", envOr("RISKMAP_BASEMAP_URL", ""), "optional raster basemap tile URL for the wall map ({z}/{x}/{y}); empty: the offline basemap only (env RISKMAP_BASEMAP_URL)")
 	fs.StringVar(&opt.basemapCRS, "basemap-crs", envOr("RISKMAP_BASEMAP_CRS", "wgs84"), "the raster basemap's coordinates: wgs84 (Tianditu, CGCS2000) or gcj02 (AMap, Tencent: the page then draws the layers in GCJ-02) (env RISKMAP_BASEMAP_CRS)")
 	fs.StringVar(&opt.basemapAttribution, "basemap-attribution", envOr("RISKMAP_BASEMAP_ATTRIBUTION", ""), "attribution shown for the raster basemap (env RISKMAP_BASEMAP_ATTRIBUTION)")
@@ -55,6 +57,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 ||
 		opt.eventFlush < time.Millisecond || opt.eventFlush > 250*time.Millisecond {
 		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0, --cluster-below in 0..%d, --event-flush in 1ms..250ms\n", tiles.MaxZoom+1)
+		return 2
+	}
+	if opt.readAccess != httpapi.ReadPublic && opt.readAccess != httpapi.ReadViewer {
+		fmt.Fprintf(stderr, "riskmap serve: --read-access %q: want public or viewer\n", opt.readAccess)
+		return 2
+	}
+	if opt.sessionTTL < time.Minute {
+		fmt.Fprintf(stderr, "riskmap serve: --session-ttl %v: want at least 1m\n", opt.sessionTTL)
 		return 2
 	}
 	if opt.basemapCRS != "wgs84" && opt.basemapCRS != "gcj02" {
@@ -95,6 +105,8 @@ type serveOptions struct {
 	spoolDir        string
 	sensorTick      time.Duration
 	writeToken      string
+	readAccess      string
+	sessionTTL      time.Duration
 	// The wall map's raster basemap (optional).
 	basemapURL, basemapCRS, basemapAttribution string
 	// progress receives the lines of preparing a new GeoPackage (nil: none).
@@ -142,7 +154,8 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	})
 	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
-		SensorStore: s, WriteToken: opt.writeToken, Page: static.FS()}
+		SensorStore: s, WriteToken: opt.writeToken, Tokens: s, ReadAccess: opt.readAccess, SessionTTL: opt.sessionTTL,
+		Page: static.FS()}
 	hcfg.Basemap, err = basemap(opt)
 	if err != nil {
 		return err

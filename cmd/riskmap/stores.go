@@ -24,6 +24,7 @@ type backend interface {
 	feed.Source
 	httpapi.Store
 	httpapi.SensorStore
+	httpapi.Tokens
 	ingest.Store
 	ingest.RelayStore
 	mqtt.Store
@@ -41,7 +42,16 @@ type schemaStore interface {
 	Close()
 }
 
+// tokenStore is what the token command needs of a store.
+type tokenStore interface {
+	httpapi.Tokens
+	CheckSchema(ctx context.Context) error
+	Close()
+}
+
 var (
+	_ tokenStore  = (*postgis.Store)(nil)
+	_ tokenStore  = (*gpkg.Store)(nil)
 	_ backend     = (*postgis.Store)(nil)
 	_ backend     = (*gpkg.Store)(nil)
 	_ schemaStore = (*postgis.Store)(nil)
