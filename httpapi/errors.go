@@ -57,6 +57,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		tooBig *http.MaxBytesError
 		batch  *ingest.BatchError
 		role   *roleError
+		stale  *store.VersionConflictError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -80,6 +81,13 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Code = http.StatusForbidden, "forbidden"
 	case errors.Is(err, errCSRF):
 		status, body.Code, body.Field = http.StatusForbidden, "csrf", "X-CSRF-Token"
+	case errors.Is(err, errPreconditionRequired):
+		status, body.Code, body.Field = http.StatusPreconditionRequired, "precondition_required", "If-Match"
+	case errors.As(err, &stale):
+		status, body.Code, body.Field = http.StatusPreconditionFailed, "version_conflict", "If-Match"
+		w.Header().Set("ETag", etag(stale.Current))
+	case errors.Is(err, store.ErrForbiddenMove):
+		status, body.Code, body.Field = http.StatusConflict, "forbidden_move", "hazard_status"
 	case errors.Is(err, store.ErrAcked):
 		status, body.Code = http.StatusConflict, "already_acknowledged"
 	case errors.As(err, &perr):
@@ -101,7 +109,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Code = http.StatusConflict, "conflict"
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrSchema),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, errLoading),
-		errors.Is(err, ingest.ErrNotReady), errors.Is(err, errSensorsDisabled), errors.Is(err, errAuthDisabled):
+		errors.Is(err, ingest.ErrNotReady), errors.Is(err, errSensorsDisabled), errors.Is(err, errAuthDisabled),
+		errors.Is(err, errEditsDisabled):
 		status, body.Code = http.StatusServiceUnavailable, "unavailable"
 	}
 	if status == http.StatusInternalServerError {

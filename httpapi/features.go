@@ -25,6 +25,8 @@ func (s *server) feature(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("%s id %d: %w", vars["layer"], id, errFeatureNotFound)
 	}
+	// The version is the ETag an edit's If-Match names (see edits.go).
+	w.Header().Set("ETag", etag(rec.Version))
 	writeRaw(w, geojsonType, rec.GeoJSON())
 	return nil
 }

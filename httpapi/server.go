@@ -75,6 +75,10 @@ type Config struct {
 	// long a revocation made by another process may take to apply here; zero
 	// means 5 seconds.
 	AuthCacheTTL time.Duration
+	// EditStore takes feature edits and hazard moves with their audit rows and
+	// answers the audit log and hazard lists (edits.go, audit.go, hazards.go);
+	// nil: those routes answer 503.
+	EditStore EditStore
 	// Page is the wall map's files (package static), served at / and /app/; nil:
 	// no page.
 	Page fs.FS
@@ -104,6 +108,7 @@ type server struct {
 
 	writeToken  string
 	ingestStats func() any
+	edits       EditStore
 
 	tokens     Tokens // nil: no tokens, no sessions
 	readAccess string
@@ -123,6 +128,7 @@ func New(cfg Config) (http.Handler, error) {
 		ingest: cfg.Ingest, sensors: cfg.SensorStore, writeToken: cfg.WriteToken, ingestStats: cfg.IngestStats,
 		basemap: cfg.Basemap}
 	s.tokens, s.readAccess, s.sessionTTL = cfg.Tokens, cfg.ReadAccess, cfg.SessionTTL
+	s.edits = cfg.EditStore
 	switch s.readAccess {
 	case "":
 		s.readAccess = ReadPublic
@@ -201,6 +207,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/tokens", s.handle(s.listTokens)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/api/v1/tokens", s.handle(s.createToken)).Methods(http.MethodPost)
 	r.Handle("/api/v1/tokens/{id}", s.handle(s.revokeToken)).Methods(http.MethodDelete)
+	s.editRoutes(r)
 	if cfg.Page != nil {
 		// The page loads while the index does: it shows "loading" itself.
 		page, err := newStaticFiles(cfg.Page)

@@ -154,7 +154,7 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	})
 	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
-		SensorStore: s, WriteToken: opt.writeToken, Tokens: s, ReadAccess: opt.readAccess, SessionTTL: opt.sessionTTL,
+		SensorStore: s, EditStore: s, WriteToken: opt.writeToken, Tokens: s, ReadAccess: opt.readAccess, SessionTTL: opt.sessionTTL,
 		Page: static.FS()}
 	hcfg.Basemap, err = basemap(opt)
 	if err != nil {

@@ -24,6 +24,7 @@ type backend interface {
 	feed.Source
 	httpapi.Store
 	httpapi.SensorStore
+	httpapi.EditStore
 	httpapi.Tokens
 	ingest.Store
 	ingest.RelayStore
