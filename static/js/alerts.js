@@ -7,6 +7,7 @@
 // alerts pulse on the map; a click on a row flies there. Memory stays bounded: at most
 // maxKept rows are kept, the rest dropped, and the name cache is bounded too.
 
+import { canEdit } from './auth.js';
 import { levelColor, levelLabel, layerTitle, sensorKindLabel, t, unit } from './i18n.js';
 import { alertRank, el, shortTime } from './util.js';
 
@@ -17,13 +18,16 @@ const ackedLinger = 10 * 60e3;
 
 export class AlertsPanel {
   // locate(layer, id) → Promise<{name, lonlat}>; fly(alert, where); pulse(list of
-  // {key, lonlat, level}) draws the pulsing markers.
-  constructor(list, countEl, { locate, fly, pulse }) {
+  // {key, lonlat, level}) draws the pulsing markers; ack(alert) acknowledges an open
+  // alert (offered on each open row to editors and admins only: auth.js canEdit).
+  constructor(list, countEl, { locate, fly, pulse, ack }) {
     this.list = list;
     this.countEl = countEl;
     this.locate = locate;
     this.fly = fly;
     this.pulse = pulse;
+    this.ackFn = ack;
+    this.acking = new Set(); // alert ids being acknowledged
     this.rows = new Map(); // key sensor:drill → alert (+ ackedSeen)
     this.where = new Map(); // layer/id → {name, lonlat}
     this.pending = null;
@@ -136,6 +140,15 @@ export class AlertsPanel {
     el('div', { class: 'alert-main' },
       el('div', { class: 'alert-name' }, a.drill ? el('span', { class: 'drill-tag' }, t('drill')) : '', name),
       el('div', { class: 'alert-detail' }, `${sensorKindLabel(a.kind)} ${value}${thr} · ${t('reason_' + a.reason)}${a.open ? '' : ' · ' + t('acked')}`)),
-    el('span', { class: 'alert-time' }, shortTime(a.time)));
+    el('span', { class: 'alert-time' }, shortTime(a.time)),
+    a.open && this.ackFn && canEdit() ? el('button', {
+      type: 'button', class: 'alert-ack', 'data-id': a.id, disabled: this.acking.has(a.id),
+      onclick: (e) => {
+        e.stopPropagation();
+        this.acking.add(a.id);
+        this.schedule();
+        Promise.resolve(this.ackFn(a)).finally(() => { this.acking.delete(a.id); this.schedule(); });
+      },
+    }, t('ack')) : '');
   }
 }

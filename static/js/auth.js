@@ -12,6 +12,15 @@
 //   writeFetch(url, options) → fetch with credentials 'same-origin' and X-CSRF-Token
 //   checkSession(), signIn(token), signOut() → used by the sign-in dialog (main.js)
 
+// hint remembers (in localStorage) that this browser signed in, so a page that
+// never signed in does not ask "who am I" and get a 401 on every load; the cookie
+// itself is HttpOnly and invisible here.
+const hintKey = 'riskmap.signedIn';
+const hint = {
+  get: () => { try { return localStorage.getItem(hintKey) === '1'; } catch { return false; } },
+  set: (on) => { try { if (on) localStorage.setItem(hintKey, '1'); else localStorage.removeItem(hintKey); } catch { /* private mode */ } },
+};
+
 let current = null; // {name, role}
 let csrf = '';
 let checked = false;
@@ -37,6 +46,7 @@ function set(body) {
   current = body && body.role ? { name: body.name, role: body.role } : null;
   csrf = body?.csrf ?? '';
   checked = true;
+  hint.set(!!current);
   for (const fn of [...listeners]) {
     try { fn(identity()); } catch (e) { console.error(e); }
   }
@@ -57,7 +67,12 @@ export async function writeFetch(url, options = {}) {
 }
 
 // checkSession asks who is signed in (GET /api/v1/session) and tells the listeners.
-export async function checkSession() {
+// Unless this browser signed in before (or force), nobody is, without asking.
+export async function checkSession(force = false) {
+  if (!force && !hint.get()) {
+    set(null);
+    return null;
+  }
   try {
     const resp = await fetch('/api/v1/session', { credentials: 'same-origin', cache: 'no-cache' });
     set(resp.ok ? await resp.json() : null);

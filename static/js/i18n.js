@@ -114,6 +114,29 @@ const table = {
   closed_now: ['未开放', 'closed'],
   lines_hint: ['勾选的资源在地图上连线并标注距离', 'Checked resources are linked to the incident on the map, with distances'],
   failed: ['出错了：{e}', 'Failed: {e}'],
+
+  // ---- sign-in and editor controls (auth.js, main.js, alerts.js) ----
+  sign_in: ['登录', 'Sign in'],
+  sign_out: ['退出登录', 'Sign out'],
+  sign_in_title: ['登录', 'Sign in'],
+  sign_in_hint: ['粘贴管理员发给您的令牌（rmk_…）。令牌只用于换取本浏览器的登录会话，不会保存在页面中。',
+    'Paste the token your administrator gave you (rmk_…). It is only exchanged for this browser\'s session and is not kept by the page.'],
+  sign_in_required: ['本服务器需要登录后才能查看地图。', 'This server needs you to sign in to see the map.'],
+  token: ['令牌', 'Token'],
+  signed_in_as: ['已登录：{name}（{role}）', 'Signed in: {name} ({role})'],
+  sign_in_failed: ['登录失败：{e}', 'Sign-in failed: {e}'],
+  close: ['关闭', 'Close'],
+  role_viewer: ['查看', 'viewer'],
+  role_editor: ['编辑', 'editor'],
+  role_sensor: ['传感器', 'sensor'],
+  role_admin: ['管理员', 'admin'],
+  ack: ['确认', 'Acknowledge'],
+  ack_failed: ['确认失败：{e}', 'Acknowledgement failed: {e}'],
+  set_signal: ['设置{kind}预警信号', 'Set the {kind} signal'],
+  signal_failed: ['设置信号失败：{e}', 'Setting the signal failed: {e}'],
+  session_ended: ['登录已失效，请重新登录', 'Your session ended: sign in again'],
+
+  // ---- hazard status control (popup.js; part B adds its strings here) ----
 };
 
 // Units of the registry's fields and sensor kinds (the registry gives them in SI /

@@ -5,6 +5,7 @@
 // and for operators' debugging); window.riskmap holds the page's state.
 
 import { AlertsPanel } from './alerts.js';
+import { canEdit, checkSession, identity, onIdentity, signIn, signOut, writeFetch } from './auth.js';
 import { FloodList } from './flood.js';
 import {
   applyStatic, codeLabel, getLang, gradeColor, gradeLabel, layerTitle, levelColor, levelLabel, onLang, setLang, setRegistry, t,
@@ -35,6 +36,104 @@ async function retry(fn) {
       await new Promise((ok) => setTimeout(ok, wait));
     }
   }
+}
+
+// ---- sign in ------------------------------------------------------------------------
+// The top bar's 登录 Sign in button opens the dialog: a token is exchanged for an
+// HttpOnly session cookie (auth.js); signed in, it shows who and the role, and Sign
+// out. Editors and admins get the edit controls (acknowledging alerts, setting the
+// signals); viewers and anonymous visitors see none.
+
+let readNeedsSignIn = false;
+
+function renderAuth() {
+  const id = identity();
+  const btn = $('auth-btn');
+  btn.textContent = id ? `${id.name} · ${t('role_' + id.role)}` : t('sign_in');
+  btn.dataset.role = id?.role ?? '';
+  btn.classList.toggle('signed-in', !!id);
+  document.body.classList.toggle('can-edit', canEdit());
+  $('auth-signed-out').hidden = !!id;
+  $('auth-signed-in').hidden = !id;
+  if (id) $('auth-who').textContent = t('signed_in_as', { name: id.name, role: t('role_' + id.role) });
+}
+
+function openAuth(required = false) {
+  const d = $('auth-dialog');
+  $('auth-required').hidden = !required;
+  $('auth-cancel').hidden = required;
+  $('auth-error').hidden = true;
+  renderAuth();
+  if (!d.open) d.showModal();
+  if (!identity()) $('auth-token').focus();
+}
+
+function setupAuth() {
+  applyStatic($('auth-dialog'));
+  $('auth-btn').addEventListener('click', () => openAuth(false));
+  $('auth-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const tok = $('auth-token').value.trim();
+    if (!tok) return;
+    $('auth-submit').disabled = true;
+    try {
+      await signIn(tok);
+      $('auth-token').value = '';
+      $('auth-dialog').close();
+    } catch (err) {
+      $('auth-error').hidden = false;
+      $('auth-error').textContent = t('sign_in_failed', { e: err.message ?? err });
+    } finally {
+      $('auth-submit').disabled = false;
+    }
+  });
+  $('auth-cancel').addEventListener('click', () => $('auth-dialog').close());
+  $('auth-close').addEventListener('click', () => $('auth-dialog').close());
+  $('auth-signout').addEventListener('click', async () => {
+    await signOut().catch(() => {});
+    $('auth-dialog').close();
+    // Reading needs a session on this server: start over at the sign-in dialog.
+    if (readNeedsSignIn) location.reload();
+  });
+  // A required sign-in (reads need a viewer) cannot be dismissed with Escape.
+  $('auth-dialog').addEventListener('cancel', (e) => { if ($('auth-cancel').hidden) e.preventDefault(); });
+  onIdentity(renderAuth);
+}
+
+setupAuth();
+await checkSession();
+renderAuth();
+{
+  // When this server lets only signed-in users read (--read-access viewer), sign in
+  // first.
+  const probe = await fetch('/api/v1/config', { credentials: 'same-origin', cache: 'no-cache' }).catch(() => null);
+  readNeedsSignIn = probe?.status === 401 || probe?.status === 403;
+  if (probe?.status === 401) {
+    openAuth(true);
+    await new Promise((ok) => onIdentity((id) => { if (id) ok(); }));
+  }
+}
+
+// toast shows a short message (a failed edit) for a few seconds.
+function toast(msg) {
+  const box = el('div', { class: 'toast', role: 'alert' }, msg);
+  document.body.append(box);
+  setTimeout(() => box.remove(), 6000);
+}
+
+// writeJSON sends an edit with the session (auth.js: the cookie and the CSRF token)
+// and returns the answer's JSON; it throws with the server's message.
+async function writeJSON(url, method, body) {
+  const resp = await writeFetch(url, { method, body: JSON.stringify(body) });
+  const data = await resp.json().catch(() => null);
+  if (resp.status === 401) toast(t('session_ended'));
+  if (!resp.ok) {
+    const err = new Error(data?.error ?? String(resp.status));
+    err.status = resp.status;
+    err.body = data;
+    throw err;
+  }
+  return data;
 }
 
 const cfg = await retry(() => getJSON('/api/v1/config'));
@@ -247,6 +346,15 @@ function pulse(list) {
 const alerts = new AlertsPanel($('alerts-list'), $('alerts-count'), {
   locate,
   pulse,
+  // ack acknowledges an open alert as the signed-in editor (POST /api/v1/alerts/{id}/ack).
+  ack: async (a) => {
+    try {
+      alerts.ack(await writeJSON(`/api/v1/alerts/${a.id}/ack`, 'POST', { by: identity()?.name ?? '', note: '' }));
+    } catch (err) {
+      if (err.status === 409 && err.body) alerts.ack({ ...a, acked_at: new Date().toISOString() });
+      else toast(t('ack_failed', { e: err.message }));
+    }
+  },
   fly: (a, w) => {
     if (!map) return;
     map.flyTo({ center: w.lonlat, zoom: Math.max(map.getZoom(), 16), speed: 1.6 });
@@ -330,13 +438,57 @@ $('flood-toggle').addEventListener('click', () => {
 
 // ---- signals, counts, legend, clock -----------------------------------------------
 
+// The signal chips: for editors they are buttons that open a menu of levels (PUT
+// /api/v1/signals/{kind}); for everyone else plain labels.
+const signalLevels = ['none', 'white', 'blue', 'yellow', 'orange', 'red'];
+
 function renderSignals() {
   const box = $('signals');
+  const edit = canEdit();
   box.replaceChildren(...['typhoon', 'rainstorm'].map((k) => {
     const lv = state.signals[k]?.level ?? 'none';
-    return el('span', { class: `signal sig-${lv}`, 'data-kind': k, 'data-level': lv }, `${t(k)} ${t('signal_' + lv)}`);
+    const text = `${t(k)} ${t('signal_' + lv)}`;
+    if (!edit) return el('span', { class: `signal sig-${lv}`, 'data-kind': k, 'data-level': lv }, text);
+    return el('button', {
+      type: 'button', class: `signal sig-${lv} editable`, 'data-kind': k, 'data-level': lv, title: t('set_signal', { kind: t(k) }),
+      'aria-haspopup': 'menu', onclick: (e) => { e.stopPropagation(); openSignalMenu(k, e.currentTarget); },
+    }, text);
   }));
+  if (!edit) closeSignalMenu();
 }
+
+function closeSignalMenu() { $('signal-menu').hidden = true; }
+
+function openSignalMenu(kind, chip) {
+  const menu = $('signal-menu');
+  if (!menu.hidden && menu.dataset.kind === kind) { closeSignalMenu(); return; }
+  const cur = state.signals[kind]?.level ?? 'none';
+  menu.dataset.kind = kind;
+  menu.replaceChildren(
+    el('div', { class: 'signal-menu-title' }, t('set_signal', { kind: t(kind) })),
+    ...signalLevels.map((lv) => el('button', {
+      type: 'button', class: `signal sig-${lv}${lv === cur ? ' current' : ''}`, 'data-level': lv, role: 'menuitem',
+      onclick: async (e) => {
+        e.stopPropagation();
+        closeSignalMenu();
+        try {
+          const s = await writeJSON(`/api/v1/signals/${kind}`, 'PUT', { level: lv, by: identity()?.name ?? '' });
+          state.signals[kind] = s;
+          state.floodManual = null;
+          renderSignals();
+          setFlood();
+        } catch (err) {
+          toast(t('signal_failed', { e: err.message }));
+        }
+      },
+    }, t('signal_' + lv))));
+  const r = chip.getBoundingClientRect();
+  menu.style.left = `${r.left}px`;
+  menu.style.top = `${r.bottom + 4}px`;
+  menu.hidden = false;
+}
+document.addEventListener('click', (e) => { if (!$('signal-menu').contains(e.target)) closeSignalMenu(); });
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeSignalMenu(); });
 
 async function loadSignals() {
   const r = await getJSON('/api/v1/signals');
@@ -460,6 +612,7 @@ const stream = new LiveStream('/api/v1/events', {
 function redrawTexts() {
   applyStatic();
   $('lang-toggle').textContent = t('lang_switch');
+  renderAuth();
   search.redraw();
   tools.redraw();
   renderSignals();
@@ -474,6 +627,7 @@ function redrawTexts() {
 onLang(redrawTexts);
 $('lang-toggle').addEventListener('click', () => setLang(getLang() === 'en' ? 'zh' : 'en'));
 
+onIdentity(() => { renderSignals(); alerts.render(); });
 redrawTexts();
 stream.start();
 await retry(resync);

@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"riskmap/internal/pgtest"
+)
+
+// TestSignInAndEditorControlsInBrowser is issue 9's browser test of the page's
+// sign-in: the riskmap binary serves the demo from a fresh PostGIS database; tokens
+// are made with riskmap token create; auth.mjs drives the page in Chromium: signed
+// out and as a viewer there are no edit controls; as an editor an alert is
+// acknowledged from its row and the typhoon signal set from its chip (the API then
+// shows both, by the editor's name); the session cookie is HttpOnly and
+// SameSite=Strict and survives a reload.
+func TestSignInAndEditorControlsInBrowser(t *testing.T) {
+	chromium := os.Getenv("RISKMAP_CHROMIUM")
+	if chromium == "" {
+		t.Skip("RISKMAP_CHROMIUM is not set: set it to a Chromium binary (./scripts/browser.sh installs one and prints its path) to run the browser test")
+	}
+	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
+		t.Skip("e2e/node_modules is missing playwright-core: run ./scripts/browser.sh or npm ci --prefix e2e")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the browser test runs e2e/auth.mjs with Node.js")
+	}
+	dbURL := pgtest.NewDatabase(t) // skips without RISKMAP_TEST_DATABASE_URL
+
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "riskmap")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	run("go", "build", "-o", bin, "../cmd/riskmap")
+	run(bin, "migrate")
+	run(bin, "seed", "--demo")
+	editor := strings.TrimSpace(run(bin, "token", "create", "--role", "editor", "--name", "值班员 e2e"))
+	viewer := strings.TrimSpace(run(bin, "token", "create", "--role", "viewer", "--name", "viewer e2e"))
+	if !strings.HasPrefix(editor, "rmk_") || !strings.HasPrefix(viewer, "rmk_") || strings.Contains(editor, "\n") {
+		t.Fatalf("token create printed %q and %q, want one token each", editor, viewer)
+	}
+
+	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	defer stop()
+	rep := runScript(t, ctx, node, chromium, "auth.mjs", "auth", "--server", base, "--editor", editor, "--viewer", viewer)
+
+	for _, name := range []string{"anonymous", "viewer", "signed-out"} {
+		s := rep.step(t, name)
+		if s["ackButtons"] != 0.0 || s["editableSignals"] != 0.0 || s["signalSpans"] != 2.0 {
+			t.Errorf("%s: the page offers edit controls: %v", name, s)
+		}
+		if s["alerts"] == 0.0 {
+			t.Errorf("%s: no alert in the panel: %v", name, s)
+		}
+	}
+	if s := rep.step(t, "viewer"); s["role"] != "viewer" || !strings.Contains(s["authText"].(string), "viewer e2e") {
+		t.Errorf("viewer: the sign-in button says %v (role %v)", s["authText"], s["role"])
+	}
+	ed := rep.step(t, "editor")
+	if ed["role"] != "editor" || ed["ackButtons"] == 0.0 || ed["editableSignals"] != 2.0 {
+		t.Errorf("editor: %v, want ack buttons and both signal chips editable", ed)
+	}
+	if ed["cookieVisible"] != false {
+		t.Error("the session cookie is readable by the page's script")
+	}
+	if cs, _ := ed["cookies"].([]any); len(cs) != 1 {
+		t.Errorf("session cookies: %v", ed["cookies"])
+	} else if c := cs[0].(map[string]any); c["httpOnly"] != true || c["sameSite"] != "Strict" || c["path"] != "/" {
+		t.Errorf("session cookie: %v, want HttpOnly, SameSite=Strict, Path=/", c)
+	}
+	if a := rep.step(t, "ack"); a["stillOpen"] != false || a["ackedBy"] != "值班员 e2e" {
+		t.Errorf("ack from the page: %v", a)
+	}
+	if s := rep.step(t, "signal"); s["level"] != "orange" || s["setBy"] != "值班员 e2e" || s["flood"] != true {
+		t.Errorf("signal from the page: %v", s)
+	}
+	if s := rep.step(t, "reload"); s["role"] != "editor" || s["editableSignals"] != 2.0 {
+		t.Errorf("after a reload: %v, want still the editor", s)
+	}
+	if s := rep.step(t, "end"); s["role"] != "" || s["editableSignals"] != 0.0 {
+		t.Errorf("after signing out: %v", s)
+	}
+	if len(rep.ConsoleErrors) > 0 || len(rep.PageErrors) > 0 || len(rep.FailedRequests) > 0 {
+		t.Errorf("console errors %v, page errors %v, failed requests %v", rep.ConsoleErrors, rep.PageErrors, rep.FailedRequests)
+	}
+}
