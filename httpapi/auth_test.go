@@ -42,6 +42,11 @@ func writeRoutes() []writeRoute {
 		{http.MethodPost, "/api/v1/alerts/1/ack", `{"by": "值班员", "note": "seen"}`, []Role{RoleEditor}},
 		{http.MethodPut, "/api/v1/signals/typhoon", `{"level": "blue", "by": "值班员"}`, []Role{RoleEditor}},
 		{http.MethodPost, "/api/v1/drill/end", ``, []Role{RoleEditor}},
+		{http.MethodPost, "/api/v1/features/risk_points", `{"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.12, 22.55]}, "properties": {}}`, []Role{RoleEditor}},
+		{http.MethodPut, "/api/v1/features/waterlogging_spots/1", `{"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.12, 22.55]}, "properties": {}}`, []Role{RoleEditor}},
+		{http.MethodPatch, "/api/v1/features/waterlogging_spots/1", `{"properties": {"name": "x"}}`, []Role{RoleEditor}},
+		{http.MethodDelete, "/api/v1/features/waterlogging_spots/2", ``, []Role{RoleEditor}},
+		{http.MethodPost, "/api/v1/hazards/1/status", `{"status": "rectifying"}`, []Role{RoleEditor}},
 		{http.MethodGet, "/api/v1/tokens", ``, []Role{RoleAdmin}},
 		{http.MethodPost, "/api/v1/tokens", `{"name": "made in test", "role": "viewer"}`, []Role{RoleAdmin}},
 		{http.MethodDelete, "/api/v1/tokens/999999", ``, []Role{RoleAdmin}},
@@ -121,6 +126,9 @@ func newAuthRig(t *testing.T, kind string, edit func(*Config)) *authRig {
 	sensortest.WaitFor(t, 20*time.Second, "ingest ready", svc.Ready)
 	cfg := Config{Registry: reg, Store: rig.st, Index: ix, Events: hub, Ingest: svc, SensorStore: rig.st,
 		WriteToken: legacyTestToken, Tokens: rig.st, Logger: slog.New(slog.DiscardHandler)}
+	if es, ok := rig.st.(EditStore); ok {
+		cfg.EditStore = es
+	}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -218,8 +226,8 @@ func TestWriteRouteRoles(t *testing.T) {
 					q.method, q.path, q.body = rt.method, rt.path, rt.body
 					status, out, resp := rig.do(t, q)
 					switch want {
-					case 0: // allowed: anything but 401 and 403
-						if status == 401 || status == 403 {
+					case 0: // allowed: anything but 401, 403 (and 503: the route is served)
+						if status == 401 || status == 403 || status == 503 {
 							t.Errorf("%s as %s: %d %v, want it allowed", name, who, status, out)
 						}
 					default:
@@ -397,6 +405,7 @@ func TestReadAccessViewer(t *testing.T) {
 				{method: http.MethodGet, path: "/styles/riskmap.json"},
 				{method: http.MethodGet, path: "/api/v1/config"},
 				{method: http.MethodGet, path: "/api/v1/stats"},
+				{method: http.MethodGet, path: "/api/v1/hazards"},
 			}
 			cookie, _ := rig.signIn(t, rig.tokens[RoleViewer])
 			for _, q := range reads {
