@@ -20,9 +20,25 @@ if [ -z "${RISKMAP_WRITE_TOKEN:-}" ] && [ -z "${RISKMAP_WRITE_TOKEN_FILE:-}" ]; 
     [ -s .tmp/write-token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > .tmp/write-token)
     export RISKMAP_WRITE_TOKEN_FILE=.tmp/write-token
 fi
+# An editor token to sign in on the wall map (登录 Sign in), made once per store with
+# `riskmap token create`, kept out of git. A new GeoPackage gets a new one.
+if [ -z "${RISKMAP_DATABASE_URL:-}" ]; then
+    gpkg=${RISKMAP_GPKG:-riskmap.gpkg}
+    [ -e "$gpkg" ] || rm -f .tmp/editor-token
+    [ -e "$gpkg" ] || echo "no $gpkg yet: creating it, then the Luohu demo dataset (about 15 s)"
+    bin/riskmap migrate >/dev/null || true
+fi
+if [ ! -s .tmp/editor-token ]; then
+    if tok=$(bin/riskmap token create --role editor --name "demo editor" 2>/dev/null); then
+        (umask 077; echo "$tok" > .tmp/editor-token)
+    else
+        echo "could not make an editor token now (is another riskmap serve holding the store?)"
+    fi
+fi
 addr=${RISKMAP_ADDR:-:8080}
 case "$addr" in :*) addr="localhost$addr" ;; esac
 echo "serving the demo data: open the wall map at http://$addr/ (API: http://$addr/api/v1/layers)"
+[ -s .tmp/editor-token ] && echo "sign in on the page with the editor token in .tmp/editor-token"
 echo "write token: ${RISKMAP_WRITE_TOKEN_FILE:-\$RISKMAP_WRITE_TOKEN}; a storm drill in another terminal:"
 echo "  RISKMAP_WRITE_TOKEN=\$(cat ${RISKMAP_WRITE_TOKEN_FILE:-.tmp/write-token}) bin/riskmap simulate --scenario typhoon --speed 60x --server http://$addr"
 exec bin/riskmap serve
