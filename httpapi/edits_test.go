@@ -366,7 +366,9 @@ func TestHazardRoutes(t *testing.T) {
 			t.Fatalf("moves %v", m)
 		}
 		yesterday := store.TodayCST(time.Now()).AddDate(0, 0, -1).Format(time.DateOnly)
-		move := func(token, match string, body any) answer { return rg.do(t, "POST", path+"/status", token, match, body) }
+		move := func(token, match string, body any) answer {
+			return rg.do(t, "POST", path+"/status", token, match, body)
+		}
 		move("", `"1"`, map[string]any{"to": "rectifying", "due_on": yesterday}).wantError(t, 401, "unauthorized", "", "move without a token")
 		move(rg.viewer, `"1"`, map[string]any{"to": "rectifying", "due_on": yesterday}).wantError(t, 403, "forbidden", "", "move by a viewer")
 		move(rg.editor, "", map[string]any{"to": "rectifying", "due_on": yesterday}).wantError(t, 428, "precondition_required", "If-Match", "move without If-Match")

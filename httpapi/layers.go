@@ -23,6 +23,9 @@ type layersResponse struct {
 // listLayers: GET /api/v1/layers — the layer registry (fields, types, labels, the two
 // color scales, sensor kinds) with the feature count of each layer.
 func (s *server) listLayers(w http.ResponseWriter, r *http.Request) error {
+	if _, err := newQuery(r.URL.Query(), false); err != nil {
+		return err
+	}
 	resp := layersResponse{
 		RiskGrades:    s.reg.RiskGrades(),
 		WarningLevels: s.reg.WarningLevels(),

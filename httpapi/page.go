@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
+	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
@@ -261,11 +263,30 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) error {
 // gcj02 shifts a WGS84 point to GCJ-02.
 func gcj02(p orb.Point) orb.Point { return geo.WGS84ToGCJ02(p) }
 
+// notFontName reports a character no font stack name has.
+func notFontName(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" ,-_.", r))
+}
+
 // glyphs: GET /api/v1/glyphs/{fontstack}/{range}.pbf — an empty glyph set. The page
 // draws its few labels (road names, in Chinese) with the system's CJK font
 // (MapLibre's localIdeographFontFamily), so it needs no glyph files; MapLibre asks for
 // this URL only for other characters, and an empty set draws nothing for them.
 func (s *server) glyphs(w http.ResponseWriter, r *http.Request) error {
+	// Only what MapLibre asks: a font stack's name and a range of 256 code points.
+	vars := mux.Vars(r)
+	if fs := vars["fontstack"]; fs == "" || len(fs) > 200 || strings.ContainsFunc(fs, notFontName) {
+		return badParam("fontstack", "is not a font stack name (font names: letters, digits, spaces, commas, - and _)")
+	}
+	lo, hi, ok := strings.Cut(vars["range"], "-")
+	a, errA := strconv.Atoi(lo)
+	b, errB := strconv.Atoi(hi)
+	if !ok || errA != nil || errB != nil || a < 0 || a%256 != 0 || b != a+255 || b > 65535 {
+		return badParam("range", "%q is not a glyph range (e.g. 0-255)", truncateText(vars["range"], 40))
+	}
+	if _, err := newQuery(r.URL.Query(), false); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "max-age=86400")
 	writeRaw(w, "application/x-protobuf", nil)
 	return nil
