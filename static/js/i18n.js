@@ -137,6 +137,23 @@ const table = {
   session_ended: ['登录已失效，请重新登录', 'Your session ended: sign in again'],
 
   // ---- hazard status control (popup.js; part B adds its strings here) ----
+  // The rectification workflow in a risk point's popup (hazard.js): status, due date,
+  // history, and for editors the move control.
+  hazard: ['隐患整改', 'Hazard rectification'],
+  hazard_due: ['整改期限', 'Due'],
+  hazard_no_due: ['未设期限', 'no due date'],
+  hazard_overdue: ['已逾期 {n} 天', 'overdue by {n} days'],
+  hazard_history: ['整改记录', 'History'],
+  hazard_to: ['变更为', 'Move to'],
+  hazard_note: ['说明', 'Note'],
+  hazard_note_required: ['说明（必填）', 'Note (required)'],
+  hazard_due_on: ['整改期限', 'Due date'],
+  hazard_submit: ['提交', 'Submit'],
+  hazard_conflict: ['该隐患刚被他人修改，已重新加载，请核对后再提交', 'Someone else just changed this hazard; it was reloaded: check it and submit again'],
+  hazard_failed: ['变更失败：{e}', 'The move failed: {e}'],
+  hazard_created: ['登记', 'recorded'],
+  hazard_need_note: ['请填写说明', 'Write a note'],
+  hazard_need_due: ['请选择整改期限', 'Choose a due date'],
 };
 
 // Units of the registry's fields and sensor kinds (the registry gives them in SI /

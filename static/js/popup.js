@@ -1,14 +1,18 @@
 // Popups: a click on any feature shows its registry fields in plain words (GET
 // /api/v1/features/{layer}/{id}); for monitored objects also their sensors with
 // live values and the last 6 hours of readings (GET
-// /api/v1/features/{layer}/{id}/sensors, /api/v1/sensors/{id}/readings).
+// /api/v1/features/{layer}/{id}/sensors, /api/v1/sensors/{id}/readings); for risk
+// points the hazard's rectification status, due date and history, with the move
+// control for editors (hazard.js).
 
 import {
   ago, codeLabel, fieldInfo, fieldLabel, gradeColor, layerInfo, layerTitle, levelColor, levelLabel, sensorKindLabel, t, unit,
 } from './i18n.js';
 import { el, getJSON, sparkline } from './util.js';
+import { hazardSection } from './hazard.js';
 
-const hidden = new Set(['name']);
+// hazard_status shows in the hazard section (hazard.js), with its due date and history.
+const hidden = new Set(['name', 'hazard_status']);
 
 // formatValue writes a property value in words: enum labels, units, yes/no.
 export function formatValue(layer, field, v) {
@@ -46,6 +50,7 @@ export async function featureBody(layer, id) {
     rows.append(el('tr', {}, el('th', {}, fieldLabel(layer, fi.name)), el('td', {}, v)));
   }
   box.append(rows);
+  if (layer === 'risk_points') box.append(hazardSection(id));
   if (layer === 'slopes' || layer === 'waterlogging_spots') {
     const sbox = el('div', { class: 'popup-sensors' }, el('div', { class: 'muted' }, t('loading')));
     box.append(sbox);
