@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"riskmap/internal/pgtest"
+)
+
+// TestHazardControlInBrowser is issue 9's browser test of the hazard workflow on the
+// page: the riskmap binary serves the demo from a fresh PostGIS database; hazard.mjs
+// opens an open risk point's popup in Chromium: signed out and as a viewer it shows
+// the hazard's status and history and no control; an editor moves it to rectifying
+// with a note and a past due date (the popup then says overdue; the API, the index
+// and the audit log agree, by the editor's name); a move made on a stale version
+// (someone else moved it meanwhile) is refused and the section reloads; signed out,
+// no control again.
+func TestHazardControlInBrowser(t *testing.T) {
+	chromium := os.Getenv("RISKMAP_CHROMIUM")
+	if chromium == "" {
+		t.Skip("RISKMAP_CHROMIUM is not set: set it to a Chromium binary (./scripts/browser.sh installs one and prints its path) to run the browser test")
+	}
+	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
+		t.Skip("e2e/node_modules is missing playwright-core: run ./scripts/browser.sh or npm ci --prefix e2e")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the browser test runs e2e/hazard.mjs with Node.js")
+	}
+	dbURL := pgtest.NewDatabase(t) // skips without RISKMAP_TEST_DATABASE_URL
+
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "riskmap")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
+		}
+		return string(out)
+	}
+	run("go", "build", "-o", bin, "../cmd/riskmap")
+	run(bin, "migrate")
+	run(bin, "seed", "--demo")
+	editor := strings.TrimSpace(run(bin, "token", "create", "--role", "editor", "--name", "整改员 e2e"))
+	viewer := strings.TrimSpace(run(bin, "token", "create", "--role", "viewer", "--name", "viewer e2e"))
+
+	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	defer stop()
+	resp, err := http.Get(base + "/api/v1/hazards?status=open&limit=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Hazards []struct {
+			ID         int64  `json:"id"`
+			ExternalID string `json:"external_id"`
+		} `json:"hazards"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || len(list.Hazards) == 0 {
+		t.Fatalf("no open hazard in the demo: %v", err)
+	}
+	point := list.Hazards[0]
+	cst := time.FixedZone("CST", 8*3600)
+	due := time.Now().In(cst).AddDate(0, 0, -3).Format(time.DateOnly)
+	rep := runScript(t, ctx, node, chromium, "hazard.mjs", "hazard", "--server", base, "--editor", editor, "--viewer", viewer,
+		"--point", fmt.Sprint(point.ID), "--ext", point.ExternalID, "--due", due)
+
+	for _, name := range []string{"anonymous", "viewer", "signed-out"} {
+		s := rep.step(t, name)
+		if s["form"] != false || s["status"] == nil || s["history"] == 0.0 {
+			t.Errorf("%s: %v, want the status and history and no control", name, s)
+		}
+	}
+	if s := rep.step(t, "anonymous"); s["status"] != "open" || s["statusText"] != "待整改" {
+		t.Errorf("anonymous: %v, want open 待整改", s)
+	}
+	if s := rep.step(t, "editor"); s["form"] != true || mustJSON(t, s["moves"]) != `["rectifying"]` {
+		t.Errorf("editor: %v, want the control with the one move open → rectifying", s)
+	}
+	if s := rep.step(t, "moved"); s["status"] != "rectifying" || s["overdue"] != "已逾期 3 天" ||
+		!strings.Contains(fmt.Sprint(s["historyTop"]), "整改员 e2e") || !strings.Contains(fmt.Sprint(s["historyTop"]), due) {
+		t.Errorf("after the move: %v", s)
+	}
+	if s := rep.step(t, "api"); s["status"] != "rectifying" || s["actor"] != "整改员 e2e" || s["due"] != due || s["overdue"] != true ||
+		s["indexStatus"] != "rectifying" || s["auditAction"] != "hazard_status" || s["auditActor"] != "整改员 e2e" {
+		t.Errorf("the API after the move: %v", s)
+	}
+	if s := rep.step(t, "conflict"); s["status"] != "open" || !strings.Contains(fmt.Sprint(s["message"]), "他人修改") || s["form"] != true {
+		t.Errorf("after a stale move: %v, want the section reloaded (open) with the conflict message", s)
+	}
+}
