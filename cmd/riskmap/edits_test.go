@@ -89,12 +89,16 @@ func TestEditsReachEveryProcess(t *testing.T) {
 	if code, etag, f = apiDo(t, "PATCH", a.base+fmt.Sprintf("/api/v1/features/risk_points/%d", id), true, `"1"`, `{"type":"Feature","properties":{"risk_grade":"significant"}}`); code != 200 || etag != `"2"` {
 		t.Fatalf("PATCH: %d %s %v", code, etag, f)
 	}
-	visible("patch", func(p *proc) bool { return featureVersion(t, p.base, "risk_points", id) == 2 && streams[p].has(id, 2, "") })
+	visible("patch", func(p *proc) bool {
+		return featureVersion(t, p.base, "risk_points", id) == 2 && streams[p].has(id, 2, "")
+	})
 	due := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Format(time.DateOnly)
 	if code, etag, f = apiDo(t, "POST", b.base+fmt.Sprintf("/api/v1/hazards/%d/status", id), true, `"2"`, `{"to":"rectifying","due_on":"`+due+`","note":"限期整改"}`); code != 200 || etag != `"3"` {
 		t.Fatalf("hazard move: %d %s %v", code, etag, f)
 	}
-	visible("hazard move", func(p *proc) bool { return featureVersion(t, p.base, "risk_points", id) == 3 && streams[p].has(id, 3, "") })
+	visible("hazard move", func(p *proc) bool {
+		return featureVersion(t, p.base, "risk_points", id) == 3 && streams[p].has(id, 3, "")
+	})
 	for _, p := range []*proc{a, b} {
 		if code, _, ov := apiDo(t, "GET", p.base+"/api/v1/hazards?overdue=true", false, "", ""); code != 200 || ov["total"] != 1.0 {
 			t.Fatalf("overdue on %s: %d %v", p.base, code, ov)
