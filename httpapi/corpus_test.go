@@ -279,6 +279,9 @@ func TestHostileInput(t *testing.T) {
 						send(m, "/app/"+c, "", stale, "page path", true)
 						continue
 					}
+					if m == http.MethodHead {
+						continue // the GET handler's: its parameters are pushed through GET
+					}
 					path := fill(rt.tpl, valid, "", "")
 					// Query parameters: every name with the hostile value, and the
 					// hostile value as a name.

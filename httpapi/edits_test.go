@@ -107,14 +107,16 @@ func newEditRig(t *testing.T, st editBackend, extra func(*Config)) *editRig {
 	}
 	rg.ix = index.New(reg)
 	follower := feed.New(st, rg.ix, feed.Options{Poll: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	done := make(chan struct{})
-	go func() { _ = follower.Run(ctx); close(done) }()
 	cfg := Config{Registry: reg, Store: st, Index: rg.ix, Readiness: follower, EditStore: st, Tokens: st,
 		Logger: slog.New(slog.DiscardHandler)}
 	if extra != nil {
 		extra(&cfg)
 	}
 	rg.h = mustNew(t, cfg)
+	// As serve does: the handler (which registers the tile cache with the index)
+	// first, then the feed.
+	done := make(chan struct{})
+	go func() { _ = follower.Run(ctx); close(done) }()
 	rg.srv = httptest.NewServer(rg.h)
 	t.Cleanup(func() {
 		rg.srv.CloseClientConnections()
