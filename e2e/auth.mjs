@@ -31,6 +31,9 @@ const { values: opts } = parseArgs({
     editor: { type: 'string' },
     viewer: { type: 'string' },
     timeout: { type: 'string', default: '30000' },
+    // read-viewer: the server runs with --read-access viewer: the page must ask to
+    // sign in first, then work with the viewer's session (map, event stream).
+    mode: { type: 'string', default: 'full' },
   },
 });
 const executablePath = process.env.RISKMAP_CHROMIUM;
@@ -101,12 +104,34 @@ try {
   report.chromium = context.browser()?.version() ?? '';
   const page = context.pages()[0] ?? await context.newPage();
   page.setDefaultTimeout(timeout);
+  const expected401 = [];
   page.on('response', (r) => {
-    // The signed-out "who am I" is a 401 by design.
-    if (r.status() >= 400 && !r.url().endsWith('/api/v1/session')) report.failedRequests.push({ url: r.url(), status: r.status() });
+    // Under read access viewer, the page's first probe of /api/v1/config is a 401 by design.
+    if (r.status() === 401 && opts.mode === 'read-viewer' && r.url().endsWith('/api/v1/config')) { expected401.push(r.url()); return; }
+    if (r.status() >= 400) report.failedRequests.push({ url: r.url(), status: r.status() });
   });
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('401')) report.consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => report.pageErrors.push(String(e)));
+
+  if (opts.mode === 'read-viewer') {
+    await page.goto(server + '/');
+    await page.waitForSelector('#auth-dialog[open] #auth-token');
+    const asked = await page.evaluate(() => ({
+      required: !document.getElementById('auth-required').hidden,
+      cancel: !document.getElementById('auth-cancel').hidden,
+      ready: window.riskmap?.ready === true,
+    }));
+    const anon = await fetch(server + '/api/v1/layers');
+    await page.fill('#auth-token', opts.viewer);
+    await page.click('#auth-submit');
+    await page.waitForFunction(() => window.riskmap?.ready === true);
+    await page.waitForFunction(() => window.map && window.map.loaded() && window.riskmap.conn === 'live');
+    await page.evaluate(() => new Promise((ok) => { window.map.once('idle', ok); window.map.triggerRepaint(); }));
+    const drawn = await page.evaluate(() => window.map.queryRenderedFeatures().filter((f) => f.source === 'riskmap').length);
+    step('read-viewer', { ...asked, anonymousLayers: anon.status, expected401: expected401.length, drawn, ...(await controls(page)) });
+    await shoot(page, 'read-viewer.png');
+    throw Object.assign(new Error('done'), { done: true });
+  }
 
   // 1. Signed out: no edit controls.
   await page.goto(server + '/');
@@ -164,7 +189,7 @@ try {
   await signOut(page);
   step('end', await controls(page));
 } catch (err) {
-  report.error = String(err?.stack ?? err);
+  if (!err?.done) report.error = String(err?.stack ?? err);
 } finally {
   await context?.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });

@@ -101,4 +101,19 @@ func TestSignInAndEditorControlsInBrowser(t *testing.T) {
 	if len(rep.ConsoleErrors) > 0 || len(rep.PageErrors) > 0 || len(rep.FailedRequests) > 0 {
 		t.Errorf("console errors %v, page errors %v, failed requests %v", rep.ConsoleErrors, rep.PageErrors, rep.FailedRequests)
 	}
+	stop()
+
+	// Reading needs a viewer: the page asks to sign in before anything else, then
+	// draws the map and follows the event stream with the session cookie.
+	base, stop2 := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool2"), "--read-access", "viewer")
+	defer stop2()
+	rep = runScript(t, ctx, node, chromium, "auth.mjs", "auth-read-viewer", "--server", base, "--editor", editor, "--viewer", viewer,
+		"--mode", "read-viewer")
+	rv := rep.step(t, "read-viewer")
+	if rv["required"] != true || rv["cancel"] != false || rv["ready"] != false || rv["anonymousLayers"] != 401.0 || rv["expected401"] == 0.0 {
+		t.Errorf("read access viewer: the page did not ask to sign in first: %v", rv)
+	}
+	if rv["role"] != "viewer" || rv["drawn"] == 0.0 || rv["ackButtons"] != 0.0 || rv["editableSignals"] != 0.0 {
+		t.Errorf("read access viewer, signed in as the viewer: %v", rv)
+	}
 }
