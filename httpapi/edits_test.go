@@ -440,3 +440,42 @@ func TestHazardRoutes(t *testing.T) {
 		}
 	})
 }
+
+// TestEditRoutesNeedEditor: every edit and hazard route refuses a request without a
+// token (401), with a wrong one (401) and with a viewer's or a sensor's (403), on
+// both stores, and nothing changes.
+func TestEditRoutesNeedEditor(t *testing.T) {
+	bothStores(t, func(t *testing.T, st editBackend) {
+		rg := newEditRig(t, st, nil)
+		h := sha256.Sum256([]byte("sensor-secret-0123456789abcdef"))
+		if _, err := st.CreateToken(context.Background(), store.NewToken{Name: "sensor", Role: "sensor", CreatedBy: "test", Hash: h[:]}); err != nil {
+			t.Fatal(err)
+		}
+		before := dataSnapshot(t, st, nil)
+		feat := `{"type":"Feature","geometry":{"type":"Point","coordinates":[114.12,22.55]},"properties":{"external_id":"R-9","kind":"shelter","name":"n"}}`
+		routes := []struct{ method, path, body string }{
+			{"POST", "/api/v1/features/resources", feat},
+			{"PUT", fmt.Sprintf("/api/v1/features/resources/%d", rg.resource.ID), feat},
+			{"PATCH", fmt.Sprintf("/api/v1/features/resources/%d", rg.resource.ID), `{"type":"Feature","properties":{"name":"x"}}`},
+			{"DELETE", fmt.Sprintf("/api/v1/features/resources/%d", rg.resource.ID), ""},
+			{"POST", fmt.Sprintf("/api/v1/hazards/%d/status", rg.point.ID), `{"to":"rectifying","due_on":"2026-01-01"}`},
+		}
+		for _, rt := range routes {
+			for _, c := range []struct {
+				token string
+				code  int
+			}{{"", 401}, {"wrong-token-0123456789abcdef", 401}, {rg.viewer, 403}, {"sensor-secret-0123456789abcdef", 403}} {
+				var body any
+				if rt.body != "" {
+					body = rt.body
+				}
+				if a := rg.do(t, rt.method, rt.path, c.token, `"1"`, body); a.code != c.code {
+					t.Errorf("%s %s with token %q: %d %s, want %d", rt.method, rt.path, c.token, a.code, a.raw, c.code)
+				}
+			}
+		}
+		if after := dataSnapshot(t, st, nil); after != before {
+			t.Fatalf("refused writes changed the data:\n%s\n%s", before, after)
+		}
+	})
+}
