@@ -71,6 +71,7 @@ func (s *server) createSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.auth.touch(r.Context(), s, t.ID)
 	http.SetCookie(w, s.cookie(r, sid, expires))
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sessionView{Name: t.Name, Role: Role(t.Role), CSRF: csrf, ExpiresAt: &expires})
 	return nil
 }
