@@ -105,7 +105,8 @@ func checkText(field, v string, required bool, maxLen int) error {
 // ackAlert: POST /api/v1/alerts/{id}/ack {"by": "...", "note": "..."} —
 // acknowledge an open alert; 409 when it was acknowledged already.
 func (s *server) ackAlert(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authorize(r, RoleEditor); err != nil {
+	who, err := s.authorize(r, RoleEditor)
+	if err != nil {
 		return err
 	}
 	if s.sensors == nil {
@@ -132,7 +133,7 @@ func (s *server) ackAlert(w http.ResponseWriter, r *http.Request) error {
 	if err := checkText("note", body.Note, false, MaxNoteLen); err != nil {
 		return err
 	}
-	a, err := s.sensors.AckAlert(r.Context(), id, strings.TrimSpace(body.By), body.Note)
+	a, err := s.sensors.AckAlert(who.context(r), id, strings.TrimSpace(body.By), body.Note)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,12 @@ type Identity struct {
 	Role    Role
 }
 
+// context is the request's context carrying who makes it, for the store's audit rows
+// (store.WithActor).
+func (id Identity) context(r *http.Request) context.Context {
+	return store.WithActor(r.Context(), store.Actor{Name: id.Name, TokenID: id.TokenID})
+}
+
 // legacyIdentity is the deprecated single write token's identity (an admin).
 var legacyIdentity = Identity{Name: "write-token", Role: RoleAdmin}
 

@@ -67,7 +67,8 @@ func (s *server) listSignals(w http.ResponseWriter, r *http.Request) error {
 // "note": "..."} — set (or, with "none", lift) a district signal; kept in the
 // history and pushed as a "signal" event.
 func (s *server) setSignal(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authorize(r, RoleEditor); err != nil {
+	who, err := s.authorize(r, RoleEditor)
+	if err != nil {
 		return err
 	}
 	if s.sensors == nil {
@@ -97,7 +98,7 @@ func (s *server) setSignal(w http.ResponseWriter, r *http.Request) error {
 	if err := checkText("note", body.Note, false, MaxNoteLen); err != nil {
 		return err
 	}
-	g, err := s.sensors.SetSignal(r.Context(), kind, body.Level, strings.TrimSpace(body.By), body.Note)
+	g, err := s.sensors.SetSignal(who.context(r), kind, body.Level, strings.TrimSpace(body.By), body.Note)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := strings.TrimSpace(body.Name)
-	tid, err := s.tokens.CreateToken(r.Context(), store.NewToken{Name: name, Role: body.Role, CreatedBy: id.Name, Hash: hash})
+	tid, err := s.tokens.CreateToken(id.context(r), store.NewToken{Name: name, Role: body.Role, CreatedBy: id.Name, Hash: hash})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ import (
 // (admin); it stops working in this process at once (the lookup cache is cleared),
 // in other processes within their cache's lifetime (5 s). 204; 404 for an unknown id.
 func (s *server) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.authorize(r, RoleAdmin); err != nil {
+	who, err := s.authorize(r, RoleAdmin)
+	if err != nil {
 		return err
 	}
 	if s.tokens == nil {
@@ -22,7 +23,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || id <= 0 {
 		return badParam("id", "%q is not a token id (a positive whole number)", idS)
 	}
-	if err := s.tokens.RevokeToken(r.Context(), id); err != nil {
+	if err := s.tokens.RevokeToken(who.context(r), id); err != nil {
 		return err
 	}
 	s.auth.clearAll()

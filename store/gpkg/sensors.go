@@ -557,7 +557,8 @@ var severityRank = func() string {
 	return b.String()
 }()
 
-// AckAlert acknowledges an open alert (acked_at: now, UTC) and publishes
+// AckAlert acknowledges an open alert (acked_at: now, UTC), with its audit row (the
+// actor on ctx, else by) in the same transaction, and publishes
 // "alert_ack" to ListenEvents after the commit: store.ErrNotFound when there is no
 // such alert, store.ErrAcked when it was acknowledged already (nothing changes).
 func (s *Store) AckAlert(ctx context.Context, id int64, by, note string) (store.StoredAlert, error) {
@@ -579,6 +580,14 @@ func (s *Store) AckAlert(ctx context.Context, id int64, by, note string) (store.
 			return nil, fmt.Errorf("gpkg: ack alert %d: %w", id, classify(err))
 		}
 		found = true
+		row, err := store.ChangeAudit(ctx, by, store.ActionAckAlert, a.Layer, a.FeatureID, nil,
+			map[string]any{"alert_id": a.ID, "acked_by": by, "ack_note": note}, note)
+		if err == nil {
+			_, err = s.insertAudit(ctx, tx, s.now(), row)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gpkg: ack alert %d: %w", id, err)
+		}
 		return []event{{typ: "alert_ack", id: id}}, nil
 	})
 	if err != nil {
@@ -621,8 +630,9 @@ func collectSignals(rows *sql.Rows, err error) ([]store.Signal, error) {
 	return out, classify(rows.Err())
 }
 
-// SetSignal records a district signal setting (set_at: now, UTC), returns it and
-// publishes "signal" to ListenEvents after the commit.
+// SetSignal records a district signal setting (set_at: now, UTC), with its audit row
+// (the level before and after; the actor on ctx, else by) in the same transaction,
+// returns it and publishes "signal" to ListenEvents after the commit.
 func (s *Store) SetSignal(ctx context.Context, kind, level, by, note string) (store.Signal, error) {
 	sig := store.Signal{Kind: kind, Level: level, SetBy: by, Note: note}
 	var nullNote any
@@ -631,10 +641,23 @@ func (s *Store) SetSignal(ctx context.Context, kind, level, by, note string) (st
 	}
 	at := formatTime(s.now())
 	err := s.writeEvents(ctx, func(tx *sql.Tx) ([]event, error) {
-		err := tx.QueryRowContext(ctx, `INSERT INTO signals (kind, level, set_at, set_by, note) VALUES (?, ?, ?, ?, ?)
+		before := "none"
+		err := tx.QueryRowContext(ctx, `SELECT level FROM signals WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, classify(err)
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO signals (kind, level, set_at, set_by, note) VALUES (?, ?, ?, ?, ?)
 			RETURNING id`, kind, level, at, by, nullNote).Scan(&sig.ID)
 		if err != nil {
 			return nil, classify(err)
+		}
+		row, err := store.ChangeAudit(ctx, by, store.ActionSetSignal, "", 0, map[string]any{"kind": kind, "level": before},
+			map[string]any{"signal_id": sig.ID, "kind": kind, "level": level, "set_by": by}, note)
+		if err == nil {
+			_, err = s.insertAudit(ctx, tx, s.now(), row)
+		}
+		if err != nil {
+			return nil, err
 		}
 		return []event{{typ: "signal", id: sig.ID}}, nil
 	})

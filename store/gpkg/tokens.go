@@ -10,14 +10,26 @@ import (
 	"riskmap/store"
 )
 
-// CreateToken stores a token (only its hash) and returns its id.
+// CreateToken stores a token (only its hash) and returns its id; its audit row (the
+// actor on ctx, else t.CreatedBy) is written in the same transaction.
 func (s *Store) CreateToken(ctx context.Context, t store.NewToken) (int64, error) {
 	if err := t.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`, t.Name, t.Role, t.Hash, formatTime(s.now()), t.CreatedBy).Scan(&id)
+	now := s.now()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, t.Name, t.Role, t.Hash, formatTime(now), t.CreatedBy).Scan(&id); err != nil {
+			return err
+		}
+		row, err := store.ChangeAudit(ctx, t.CreatedBy, store.ActionTokenCreate, "", 0, nil,
+			map[string]any{"token_id": id, "name": t.Name, "role": t.Role}, "")
+		if err == nil {
+			_, err = s.insertAudit(ctx, tx, now, row)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("gpkg: create token: %w", classify(err))
 	}
@@ -71,20 +83,37 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 	return out, nil
 }
 
-// RevokeToken revokes a token and ends its sessions; revoking a revoked token again
-// changes nothing. An unknown id is store.ErrNotFound.
+// RevokeToken revokes a token and ends its sessions, writing the audit row (the
+// actor on ctx) in the same transaction; revoking a revoked token again changes
+// nothing. An unknown id is store.ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("gpkg: revoke token %d: %w", id, classify(err))
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, formatTime(s.now()), id)
+	now := s.now()
+	var name, role string
+	var revoked sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT name, role, revoked_at FROM api_tokens WHERE id = ?`, id).Scan(&name, &role, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("gpkg: revoke token %d: %w", id, classify(err))
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
+	if !revoked.Valid {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ?`, formatTime(now), id); err != nil {
+			return fmt.Errorf("gpkg: revoke token %d: %w", id, classify(err))
+		}
+		row, err := store.ChangeAudit(ctx, "", store.ActionTokenRevoke, "", 0,
+			map[string]any{"token_id": id, "name": name, "role": role}, nil, "")
+		if err == nil {
+			_, err = s.insertAudit(ctx, tx, now, row)
+		}
+		if err != nil {
+			return fmt.Errorf("gpkg: revoke token %d: %w", id, classify(err))
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_id = ?`, id); err != nil {
 		return fmt.Errorf("gpkg: revoke token %d: %w", id, classify(err))

@@ -319,15 +319,29 @@ func collectSignals(rows pgx.Rows, err error) ([]store.Signal, error) {
 	return out, classify(err)
 }
 
-// AckAlert acknowledges an open alert: store.ErrNotFound when there is no such
-// alert, store.ErrAcked when it was acknowledged already (nothing changes).
+// AckAlert acknowledges an open alert, with its audit row (the actor on ctx, else
+// by) in the same transaction: store.ErrNotFound when there is no such alert,
+// store.ErrAcked when it was acknowledged already (nothing changes).
 func (s *Store) AckAlert(ctx context.Context, id int64, by, note string) (store.StoredAlert, error) {
 	var nullNote any
 	if note != "" {
 		nullNote = note
 	}
-	a, err := scanAlert(s.pool.QueryRow(ctx, `UPDATE alerts SET acked_at = clock_timestamp(), acked_by = $2, ack_note = $3
-		WHERE id = $1 AND acked_at IS NULL RETURNING `+alertColumns, id, by, nullNote))
+	var a store.StoredAlert
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		a, err = scanAlert(tx.QueryRow(ctx, `UPDATE alerts SET acked_at = clock_timestamp(), acked_by = $2, ack_note = $3
+			WHERE id = $1 AND acked_at IS NULL RETURNING `+alertColumns, id, by, nullNote))
+		if err != nil {
+			return err
+		}
+		row, err := store.ChangeAudit(ctx, by, store.ActionAckAlert, a.Layer, a.FeatureID, nil,
+			map[string]any{"alert_id": a.ID, "acked_by": by, "ack_note": note}, note)
+		if err == nil {
+			_, err = insertAudit(ctx, tx, row)
+		}
+		return err
+	})
 	if err == nil {
 		return a, nil
 	}
@@ -344,15 +358,31 @@ func (s *Store) AckAlert(ctx context.Context, id int64, by, note string) (store.
 	return a, fmt.Errorf("alert %d (by %s at %s): %w", id, a.AckedBy, a.AckedAt.Format(time.RFC3339), store.ErrAcked)
 }
 
-// SetSignal records a district signal setting and returns it.
+// SetSignal records a district signal setting, with its audit row (the level before
+// and after; the actor on ctx, else by) in the same transaction, and returns it.
 func (s *Store) SetSignal(ctx context.Context, kind, level, by, note string) (store.Signal, error) {
 	sig := store.Signal{Kind: kind, Level: level, SetBy: by, Note: note}
 	var nullNote any
 	if note != "" {
 		nullNote = note
 	}
-	err := s.pool.QueryRow(ctx, `INSERT INTO signals (kind, level, set_by, note) VALUES ($1, $2, $3, $4)
-		RETURNING id, set_at`, kind, level, by, nullNote).Scan(&sig.ID, &sig.SetAt)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		before := "none"
+		err := tx.QueryRow(ctx, `SELECT level FROM signals WHERE kind = $1 ORDER BY id DESC LIMIT 1`, kind).Scan(&before)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO signals (kind, level, set_by, note) VALUES ($1, $2, $3, $4)
+			RETURNING id, set_at`, kind, level, by, nullNote).Scan(&sig.ID, &sig.SetAt); err != nil {
+			return err
+		}
+		row, err := store.ChangeAudit(ctx, by, store.ActionSetSignal, "", 0, map[string]any{"kind": kind, "level": before},
+			map[string]any{"signal_id": sig.ID, "kind": kind, "level": level, "set_by": by}, note)
+		if err == nil {
+			_, err = insertAudit(ctx, tx, row)
+		}
+		return err
+	})
 	if err != nil {
 		return sig, fmt.Errorf("postgis: set signal: %w", classify(err))
 	}

@@ -11,14 +11,25 @@ import (
 	"riskmap/store"
 )
 
-// CreateToken stores a token (only its hash) and returns its id.
+// CreateToken stores a token (only its hash) and returns its id; its audit row (the
+// actor on ctx, else t.CreatedBy) is written in the same transaction.
 func (s *Store) CreateToken(ctx context.Context, t store.NewToken) (int64, error) {
 	if err := t.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_by)
-		VALUES ($1, $2, $3, $4) RETURNING id`, t.Name, t.Role, t.Hash, t.CreatedBy).Scan(&id)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_by)
+			VALUES ($1, $2, $3, $4) RETURNING id`, t.Name, t.Role, t.Hash, t.CreatedBy).Scan(&id); err != nil {
+			return err
+		}
+		row, err := store.ChangeAudit(ctx, t.CreatedBy, store.ActionTokenCreate, "", 0, nil,
+			map[string]any{"token_id": id, "name": t.Name, "role": t.Role}, "")
+		if err == nil {
+			_, err = insertAudit(ctx, tx, row)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("postgis: create token: %w", classify(err))
 	}
@@ -64,20 +75,34 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 	return out, nil
 }
 
-// RevokeToken revokes a token and ends its sessions; revoking a revoked token again
-// changes nothing. An unknown id is store.ErrNotFound.
+// RevokeToken revokes a token and ends its sessions, writing the audit row (the
+// actor on ctx) in the same transaction; revoking a revoked token again changes
+// nothing. An unknown id is store.ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("postgis: revoke token %d: %w", id, classify(err))
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, clock_timestamp()) WHERE id = $1`, id)
+	var name, role string
+	var wasRevoked bool
+	err = tx.QueryRow(ctx, `UPDATE api_tokens t SET revoked_at = COALESCE(t.revoked_at, clock_timestamp())
+		FROM api_tokens o WHERE t.id = $1 AND o.id = t.id RETURNING t.name, t.role, o.revoked_at IS NOT NULL`, id).Scan(&name, &role, &wasRevoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("postgis: revoke token %d: %w", id, classify(err))
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("token %d: %w", id, store.ErrNotFound)
+	if !wasRevoked {
+		row, err := store.ChangeAudit(ctx, "", store.ActionTokenRevoke, "", 0,
+			map[string]any{"token_id": id, "name": name, "role": role}, nil, "")
+		if err == nil {
+			_, err = insertAudit(ctx, tx, row)
+		}
+		if err != nil {
+			return fmt.Errorf("postgis: revoke token %d: %w", id, classify(err))
+		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_id = $1`, id); err != nil {
 		return fmt.Errorf("postgis: revoke token %d: %w", id, classify(err))

@@ -113,6 +113,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"HazardsOverdue", editTest(testHazardsOverdue)},
 		{"Tokens", tokenTest(testTokens)},
 		{"Sessions", tokenTest(testSessions)},
+		{"ChangeAudit", testChangeAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
