@@ -17,11 +17,8 @@ import { parseArgs } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-const chromiumArgs = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-swiftshader', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+import { chromiumArgs } from './chromium.mjs';
+
 
 const { values: opts } = parseArgs({
   options: {
@@ -30,7 +27,7 @@ const { values: opts } = parseArgs({
     screenshots: { type: 'string' },
     editor: { type: 'string' },
     viewer: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '90000' },
     // read-viewer: the server runs with --read-access viewer: the page must ask to
     // sign in first, then work with the viewer's session (map, event stream).
     mode: { type: 'string', default: 'full' },

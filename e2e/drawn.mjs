@@ -18,6 +18,8 @@ import { parseArgs } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
+import { chromiumArgs } from './chromium.mjs';
+
 // The default views: the district at zoom 12 (risk points as clusters), the centre of
 // Luohu at 14 (clusters and points mixed), and Dongmen/Guiyuan at 16, where every layer
 // has features in the demo data (individual risk points, slope outlines and a slope
@@ -30,18 +32,13 @@ const defaultViews = [
 
 // Flags that work on a machine without GPU and make no outside DNS look-ups
 // (see BROWSER-TESTING notes); Playwright adds --headless itself.
-const chromiumArgs = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-swiftshader', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 
 const { values: opts } = parseArgs({
   options: {
     page: { type: 'string' },
     out: { type: 'string', default: '.' },
     views: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '90000' },
   },
 });
 if (!opts.page) {

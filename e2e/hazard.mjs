@@ -18,11 +18,8 @@ import { parseArgs } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-const chromiumArgs = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-swiftshader', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+import { chromiumArgs } from './chromium.mjs';
+
 
 const { values: opts } = parseArgs({
   options: {
@@ -34,7 +31,7 @@ const { values: opts } = parseArgs({
     point: { type: 'string' },
     ext: { type: 'string' },
     due: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '90000' },
   },
 });
 const executablePath = process.env.RISKMAP_CHROMIUM;

@@ -24,17 +24,7 @@ import (
 // (someone else moved it meanwhile) is refused and the section reloads; signed out,
 // no control again.
 func TestHazardControlInBrowser(t *testing.T) {
-	chromium := os.Getenv("RISKMAP_CHROMIUM")
-	if chromium == "" {
-		t.Skip("RISKMAP_CHROMIUM is not set: set it to a Chromium binary (./scripts/browser.sh installs one and prints its path) to run the browser test")
-	}
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		t.Skip("e2e/node_modules is missing playwright-core: run ./scripts/browser.sh or npm ci --prefix e2e")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the browser test runs e2e/hazard.mjs with Node.js")
-	}
+	chromium, node := needBrowser(t, "hazard.mjs")
 	dbURL := pgtest.NewDatabase(t) // skips without RISKMAP_TEST_DATABASE_URL
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)

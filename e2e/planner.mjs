@@ -21,18 +21,15 @@ import { parseArgs } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
-const chromiumArgs = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-unsafe-swiftshader', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+import { chromiumArgs } from './chromium.mjs';
+
 
 const { values: opts } = parseArgs({
   options: {
     server: { type: 'string' },
     out: { type: 'string', default: '.' },
     screenshots: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '90000' },
     // gcj02: the page of a server with --basemap-crs gcj02 (the map in GCJ-02): a
     // clicked site, polygon and incident go to the API in the right coordinates and
     // are drawn where they were clicked.

@@ -264,17 +264,7 @@ func checkBriefing(t *testing.T, what string, b briefingInfo, total int) {
 // resource and applies a minimum shelter capacity. With RISKMAP_SCREENSHOTS=dir the
 // planner and dispatch screenshots also go to dir (docs/screenshots for the README).
 func TestPlannerAndDispatchInBrowser(t *testing.T) {
-	chromium := os.Getenv("RISKMAP_CHROMIUM")
-	if chromium == "" {
-		t.Skip("RISKMAP_CHROMIUM is not set: set it to a Chromium binary (./scripts/browser.sh installs one and prints its path) to run the browser test")
-	}
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		t.Skip("e2e/node_modules is missing playwright-core: run ./scripts/browser.sh or npm ci --prefix e2e")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the browser test runs e2e/planner.mjs with Node.js")
-	}
+	chromium, node := needBrowser(t, "planner.mjs")
 	dbURL := pgtest.NewDatabase(t) // skips without RISKMAP_TEST_DATABASE_URL
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)

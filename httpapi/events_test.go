@@ -405,9 +405,14 @@ func TestEventStreamSlowClient(t *testing.T) {
 	slices.Sort(delays)
 	p99, worst := delays[len(delays)*99/100], delays[len(delays)-1]
 	t.Logf("%d events of 4 KB; the fast client's delay p99 %v, worst %v (flush %v); %+v", total, p99, worst, flush, st)
-	// Relative to the flush interval, with room for a loaded machine running -race.
-	if p99 > 5*flush || worst > 25*flush {
-		t.Errorf("the fast client's delay p99 %v, worst %v: more than 5 and 25 flush intervals (%v)", p99, worst, flush)
+	// A hub that waited for the slow client would hold the fast one for about the
+	// second the slow one takes to fill its 1,000-event buffer at 1,000 events/s;
+	// the bounds sit well below that stall and well above what a loaded 2-core
+	// machine running -race shows (p99 about 130 ms on the EPYC VM, where 5 flush
+	// intervals, the former bound, failed).
+	const stall = time.Second
+	if p99 > stall/4 || worst > stall/2 {
+		t.Errorf("the fast client's delay p99 %v, worst %v: more than a quarter and a half of the %v the slow client would stall it for", p99, worst, stall)
 	}
 	if st.Dropped != 1 || st.Clients != 1 {
 		t.Errorf("stats %+v, want 1 dropped, 1 client", st)

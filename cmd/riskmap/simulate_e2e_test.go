@@ -123,7 +123,7 @@ func simulateAgainstServer(t *testing.T, storeKind, transport string) {
 		"--server", base, "--token", testWriteToken, "--progress", "1s"}
 	if transport == "mqtt" {
 		args = append(args, "--mqtt", "--mqtt-url", mqttURL)
-		sensortest.WaitFor(t, 20*time.Second, "MQTT consumer connected", func() bool {
+		sensortest.WaitFor(t, 20*time.Second, "MQTT consumer subscribed", func() bool {
 			r, err := http.Get(base + "/api/v1/ingest/stats")
 			if err != nil {
 				return false
@@ -131,10 +131,10 @@ func simulateAgainstServer(t *testing.T, storeKind, transport string) {
 			defer r.Body.Close()
 			var st struct {
 				MQTT struct {
-					Connected bool `json:"connected"`
+					Subscribed bool `json:"subscribed"`
 				} `json:"mqtt"`
 			}
-			return json.NewDecoder(r.Body).Decode(&st) == nil && st.MQTT.Connected
+			return json.NewDecoder(r.Body).Decode(&st) == nil && st.MQTT.Subscribed
 		})
 	}
 	code := run(ctx, args, &out, &errOut)

@@ -87,7 +87,10 @@ type Stats struct {
 	Spooled   int64 `json:"spooled"`   // readings written to the spool
 	Drained   int64 `json:"drained"`   // spooled readings since stored in the database
 	Connected bool  `json:"connected"`
-	SpoolLen  int   `json:"spool_segments"`
+	// Subscribed: the broker has acknowledged the subscription on the current
+	// connection (from then on the session keeps what is published while away).
+	Subscribed bool `json:"subscribed"`
+	SpoolLen   int  `json:"spool_segments"`
 }
 
 // Consumer consumes readings from MQTT.
@@ -96,7 +99,7 @@ type Consumer struct {
 	log  *slog.Logger
 	msgs chan inbound
 
-	connected                                             atomic.Bool
+	connected, subscribed                                 atomic.Bool
 	messages, malformed, rejected, stored, spooled, drain atomic.Int64
 	drainNow                                              chan struct{}
 }
@@ -128,7 +131,7 @@ func New(cfg Config) (*Consumer, error) {
 func (c *Consumer) Stats() Stats {
 	return Stats{Messages: c.messages.Load(), Malformed: c.malformed.Load(), Rejected: c.rejected.Load(),
 		Stored: c.stored.Load(), Spooled: c.spooled.Load(), Drained: c.drain.Load(),
-		Connected: c.connected.Load(), SpoolLen: c.cfg.Spool.Len()}
+		Connected: c.connected.Load(), Subscribed: c.subscribed.Load(), SpoolLen: c.cfg.Spool.Len()}
 }
 
 // Run connects (retrying until the broker answers), consumes until ctx ends, then
@@ -169,11 +172,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 				if _, err := cm.Subscribe(sctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
 					{Topic: c.cfg.Topic, QoS: 1}}}); err != nil {
 					c.log.Error("mqtt: subscribe", "topic", c.cfg.Topic, "err", err)
+					return
 				}
+				c.subscribed.Store(true)
 			}()
 		},
 		OnConnectionDown: func() bool {
 			c.connected.Store(false)
+			c.subscribed.Store(false)
 			c.log.Warn("mqtt: connection lost")
 			return true
 		},

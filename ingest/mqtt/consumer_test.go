@@ -71,7 +71,9 @@ func (r *rig) consume(t *testing.T) (*mqtt.Consumer, func()) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = c.Run(ctx); close(done) }()
-	sensortest.WaitFor(t, 20*time.Second, "consumer connected", func() bool { return c.Stats().Connected })
+	// Subscribed, not only connected: a consumer halted before its subscription is
+	// acknowledged leaves a session that keeps nothing.
+	sensortest.WaitFor(t, 20*time.Second, "consumer subscribed", func() bool { return c.Stats().Subscribed })
 	var once sync.Once
 	halt := func() { once.Do(func() { stop(); <-done }) }
 	t.Cleanup(halt)

@@ -135,7 +135,7 @@ func run(ctx context.Context, o options) error {
 	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return sctx }}
 	bg.Go(func() { _ = srv.Serve(ln) })
 	defer srv.Close()
-	for !svc.Ready() || !consumer.Stats().Connected {
+	for !svc.Ready() || !consumer.Stats().Subscribed {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
