@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"riskmap/feature"
 	"riskmap/layers"
@@ -246,37 +245,9 @@ func (r *Record) EachProp(fn func(i int, v layers.PackedValue) bool) { r.Props.E
 // textAt[i] is the offset of field i's text in the result when the text appears there
 // verbatim (its JSON string needs no escape), else 0.
 func encodePrefix(l *layers.Layer, f feature.Feature, g orb.Geometry) ([]byte, []int, error) {
-	geom, err := geojson.NewGeometry(g).MarshalJSON()
-	if err != nil {
-		return nil, nil, err
-	}
 	textAt := make([]int, len(l.Fields))
-	b := make([]byte, 0, 256+len(geom))
-	b = append(b, `{"type":"Feature","id":`...)
-	b = strconv.AppendInt(b, f.ID, 10)
-	b = append(b, `,"geometry":`...)
-	b = append(b, geom...)
-	b = append(b, `,"properties":{"layer":`...)
-	b = strconv.AppendQuote(b, l.Name)
-	b = append(b, `,"id":`...)
-	b = strconv.AppendInt(b, f.ID, 10)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, f.Version, 10)
-	for i, fd := range l.Fields {
-		b = append(b, ',')
-		b = strconv.AppendQuote(b, fd.Name)
-		b = append(b, ':')
-		start := len(b)
-		v := f.Props[fd.Name]
-		b, err = layers.AppendJSON(b, v)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", fd.Name, err)
-		}
-		if s, ok := v.(string); ok && fd.Type == layers.TypeText && len(b)-start == len(s)+2 {
-			textAt[i] = start + 1 // inside the quotes: the same bytes as s
-		}
-	}
-	return b, textAt, nil
+	b, err := l.AppendFeaturePrefix(make([]byte, 0, 512), f.ID, f.Version, g, f.Props, textAt)
+	return b, textAt, err
 }
 
 // AppendGeoJSON appends the record as a GeoJSON Feature. With withDistance, the

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/paulmach/orb/geojson"
 
 	"riskmap/feature"
 	"riskmap/layers"
@@ -213,28 +210,9 @@ func NewAuditRow(l *layers.Layer, action, actor string, tokenID int64, note stri
 // properties layer, id, version and every registry field in order (dates as
 // "YYYY-MM-DD") — the shape GET /api/v1/features/{layer}/{id} answers.
 func FeatureGeoJSON(l *layers.Layer, f feature.Feature) ([]byte, error) {
-	geom, err := geojson.NewGeometry(f.Geometry).MarshalJSON()
+	b, err := l.AppendFeaturePrefix(nil, f.ID, f.Version, f.Geometry, f.Props, nil)
 	if err != nil {
 		return nil, err
-	}
-	b := make([]byte, 0, 256+len(geom))
-	b = append(b, `{"type":"Feature","id":`...)
-	b = strconv.AppendInt(b, f.ID, 10)
-	b = append(b, `,"geometry":`...)
-	b = append(b, geom...)
-	b = append(b, `,"properties":{"layer":`...)
-	b = strconv.AppendQuote(b, l.Name)
-	b = append(b, `,"id":`...)
-	b = strconv.AppendInt(b, f.ID, 10)
-	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, f.Version, 10)
-	for _, fd := range l.Fields {
-		b = append(b, ',')
-		b = strconv.AppendQuote(b, fd.Name)
-		b = append(b, ':')
-		if b, err = layers.AppendJSON(b, f.Props[fd.Name]); err != nil {
-			return nil, fmt.Errorf("%s: %w", fd.Name, err)
-		}
 	}
 	return append(b, "}}"...), nil
 }
