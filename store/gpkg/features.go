@@ -384,23 +384,17 @@ func (w writer) insert(ctx context.Context, id int64, p prepared) (newID, versio
 }
 
 // update writes p over feature id and logs it; store.ErrNotFound when there is none.
-func (w writer) update(ctx context.Context, id int64, p prepared) (version int64, err error) {
-	var oldStatus any
+func (w writer) update(ctx context.Context, id int64, p prepared) (int64, error) {
+	// hazard_status is read for the layers that keep its history (else the
+	// column's absence reads as "").
 	status := w.statusIndex()
-	q := "SELECT version FROM " + ident(w.l.Name) + " WHERE id = ?"
-	dest := []any{&version}
+	cols := "version, ''"
 	if status >= 0 {
-		q = "SELECT version, hazard_status FROM " + ident(w.l.Name) + " WHERE id = ?"
-		var s sql.NullString
-		dest = append(dest, &s)
-		defer func() {
-			if err == nil && s.String != p.values[status] {
-				oldStatus = s.String
-				err = w.history(ctx, id, oldStatus, p.values[status])
-			}
-		}()
+		cols = "version, hazard_status"
 	}
-	err = w.tx.QueryRowContext(ctx, q, id).Scan(dest...)
+	var version int64
+	var oldStatus string
+	err := w.tx.QueryRowContext(ctx, "SELECT "+cols+" FROM "+ident(w.l.Name)+" WHERE id = ?", id).Scan(&version, &oldStatus)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%s id %d: %w", w.l.Name, id, store.ErrNotFound)
 	}
@@ -418,7 +412,15 @@ func (w writer) update(ctx context.Context, id int64, p prepared) (version int64
 	if _, err := w.tx.ExecContext(ctx, "UPDATE "+ident(w.l.Name)+" SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...); err != nil {
 		return 0, w.s.writeError(w.l, id, p, err)
 	}
-	return version, w.log(ctx, id, feature.Update, version)
+	if err := w.log(ctx, id, feature.Update, version); err != nil {
+		return 0, err
+	}
+	if status >= 0 && oldStatus != p.values[status] {
+		if err := w.history(ctx, id, oldStatus, p.values[status]); err != nil {
+			return 0, err
+		}
+	}
+	return version, nil
 }
 
 // delete removes feature id and logs its tombstone.
