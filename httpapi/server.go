@@ -208,6 +208,8 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/api/v1/tokens", s.handle(s.createToken)).Methods(http.MethodPost)
 	r.Handle("/api/v1/tokens/{id}", s.handle(s.revokeToken)).Methods(http.MethodDelete)
 	s.editRoutes(r)
+	s.exportRoutes(r)
+	s.ogcRoutes(r)
 	if cfg.Page != nil {
 		// The page loads while the index does: it shows "loading" itself.
 		page, err := newStaticFiles(cfg.Page)

