@@ -1,5 +1,5 @@
 # riskmap — the two commands of the README, and helpers.
-.PHONY: run run-postgis test build demo-picture
+.PHONY: run run-postgis test build demo-picture fuzz loadtest soak
 
 # Serve the Luohu demo data from ./riskmap.gpkg: no database server, no root.
 run:
@@ -19,3 +19,15 @@ build:
 # Redraw docs/demo-data.png from the demo generator.
 demo-picture:
 	go run ./demo/cmd/demomap -o docs/demo-data.png
+
+# Every native fuzz test for 60 s each (FUZZTIME=10s for less); crashes become testdata/fuzz regressions.
+fuzz:
+	./scripts/fuzz.sh
+
+# 60 s of mixed load against a riskmap serving the demo data: p50/p99 per kind, errors, memory.
+loadtest:
+	./scripts/loadtest.sh
+
+# The 10-minute soak of the load test (not part of make test): the heap must stay flat.
+soak:
+	./scripts/loadtest.sh -soak
