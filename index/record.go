@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -35,6 +36,8 @@ type Record struct {
 
 	Layer   string
 	Version int64
+	// updated is the feature's updated_at in Unix nanoseconds (0: unknown).
+	updated int64
 	// Geometry is WGS84 lon/lat degrees. Owned by the index: never modify it.
 	Geometry orb.Geometry
 	Bound    orb.Bound
@@ -66,6 +69,9 @@ func newRecord(reg *layers.Registry, l *layers.Layer, f feature.Feature) (*Recor
 	r := &Record{
 		Layer: l.Name, ID: f.ID, Version: f.Version, Geometry: g, Bound: g.Bound(),
 		Grade: -1, Warning: -1, Open: -1, Capacity: -1,
+	}
+	if !f.UpdatedAt.IsZero() {
+		r.updated = f.UpdatedAt.UnixNano()
 	}
 	if p, ok := g.(orb.Point); ok {
 		r.isPoint = true
@@ -259,6 +265,15 @@ func (r *Record) AppendGeoJSON(b []byte, distance float64, withDistance bool) []
 		b = strconv.AppendFloat(b, math.Round(distance*1000)/1000, 'f', -1, 64)
 	}
 	return append(b, "}}"...)
+}
+
+// UpdatedAt returns when the feature was last written, as the store reported it
+// (UTC), or the zero time when the feature came without one.
+func (r *Record) UpdatedAt() time.Time {
+	if r.updated == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, r.updated).UTC()
 }
 
 // JSONSize is about the length of the record's GeoJSON, for sizing buffers.

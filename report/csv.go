@@ -66,8 +66,8 @@ func (r *Report) csvRow(row []string, h index.Hit, lang string) {
 	p := position(rec)
 	row[0] = pick(lang, l.TitleZH, l.TitleEN)
 	row[1] = strconv.FormatInt(rec.ID, 10)
-	row[2] = safeCell(rec.ExternalID)
-	row[3] = safeCell(rec.Name)
+	row[2] = SafeCell(rec.ExternalID)
+	row[3] = SafeCell(rec.Name)
 	row[4] = ""
 	if rec.Category != "" {
 		row[4] = fieldLabel(l, "category", rec.Category, lang)
@@ -78,15 +78,15 @@ func (r *Report) csvRow(row []string, h index.Hit, lang string) {
 	row[6] = scaleLabel(r.reg.WarningLevels(), rec.Warning, lang)
 	row[7] = fieldLabel(l, "hazard_status", rec.Status, lang)
 	row[8] = fieldLabel(l, "subdistrict", rec.Subdistrict, lang)
-	row[9] = safeCell(textProp(l, rec, departmentField))
-	row[10] = safeCell(rec.Address)
+	row[9] = SafeCell(textProp(l, rec, departmentField))
+	row[10] = SafeCell(rec.Address)
 	row[11] = strconv.FormatFloat(h.Distance, 'f', 1, 64)
 	row[12] = strconv.FormatFloat(p[0], 'f', 7, 64)
 	row[13] = strconv.FormatFloat(p[1], 'f', 7, 64)
 }
 
 // safeCell keeps a spreadsheet from evaluating text as a formula.
-func safeCell(s string) string {
+func SafeCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
