@@ -18,6 +18,10 @@ export RISKMAP_OGRINFO
 # An MQTT broker (Mosquitto) for the sensor ingest tests.
 RISKMAP_TEST_MQTT_URL=$(./scripts/mqtt.sh)
 export RISKMAP_TEST_MQTT_URL
+# nginx for the test of three riskmap replicas behind deploy/nginx.conf (deploy/),
+# which skips without RISKMAP_NGINX; the system's nginx service is never started.
+RISKMAP_NGINX=$(./scripts/nginx.sh)
+export RISKMAP_NGINX
 
 ADMIN_URL=${RISKMAP_TEST_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DB="riskmap_test_$(date +%s)_$$"
