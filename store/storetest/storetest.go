@@ -114,6 +114,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Tokens", tokenTest(testTokens)},
 		{"Sessions", tokenTest(testSessions)},
 		{"ChangeAudit", testChangeAudit},
+		{"Import", importTest(testImport)},
+		{"ImportAllOrNothing", importTest(testImportAllOrNothing)},
+		{"ImportBatches", importTest(testImportBatches)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
