@@ -101,6 +101,9 @@ type PageQuery struct {
 	BBox *orb.Bound
 	// Filter's attribute conditions apply; its layer list is not read.
 	Filter Filter
+	// Match, when not nil, is one more condition a record must meet (called
+	// without the index's lock held).
+	Match func(*Record) bool
 	// Offset features of the selection are skipped, then at most Limit returned
 	// (Limit ≤ 0: none).
 	Offset, Limit int
@@ -124,17 +127,21 @@ func (v *OrderedView) Page(q PageQuery) (recs []*Record, matched int, err error)
 	}
 	if q.BBox != nil {
 		sel := v.inBox(q.Layer, *q.BBox, &q.Filter)
+		if q.Match != nil {
+			sel = slices.DeleteFunc(sel, func(r *Record) bool { return !q.Match(r) })
+		}
 		return take(sel), len(sel), nil
 	}
 	all, err := v.Ordered(q.Layer)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !q.Filter.hasAttrs() {
+	attrs := q.Filter.hasAttrs()
+	if !attrs && q.Match == nil {
 		return take(all), len(all), nil
 	}
 	for _, r := range all {
-		if !q.Filter.matchAttrs(r) {
+		if attrs && !q.Filter.matchAttrs(r) || q.Match != nil && !q.Match(r) {
 			continue
 		}
 		if matched >= q.Offset && len(recs) < q.Limit {
