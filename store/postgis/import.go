@@ -91,10 +91,6 @@ func (s *Store) Import(ctx context.Context, layer string, fs []feature.Feature, 
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"riskmap_import"}, stageCols, pgx.CopyFromRows(batch)); err != nil {
 				return fmt.Errorf("postgis: import %s: copy rows %d..%d: %w", l.Name, start, last, classify(err))
 			}
-			// The planner needs the staging table's size to join it well.
-			if _, err := tx.Exec(ctx, "ANALYZE riskmap_import"); err != nil {
-				return fmt.Errorf("postgis: import %s: %w", l.Name, classify(err))
-			}
 			// Geometries first, so that an invalid one is named by its row.
 			var ord int64
 			var why string
