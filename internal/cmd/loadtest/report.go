@@ -179,7 +179,10 @@ func writeCSV(w io.Writer, ss []Sample) error {
 	for _, s := range ss {
 		row := []string{f(s.T, 3)}
 		for _, k := range kinds {
-			ks := s.Kinds[k]
+			ks, ok := s.Kinds[k]
+			if !ok {
+				ks = Second{P50: math.NaN(), P99: math.NaN()}
+			}
 			row = append(row, strconv.FormatInt(ks.Count, 10), strconv.FormatInt(ks.Errors, 10), f(ks.P50, 3), f(ks.P99, 3))
 		}
 		row = append(row, f(s.Mem.HeapInuse/1e6, 3), f(s.Mem.HeapAlloc/1e6, 3), f(s.Mem.RSS/1e6, 3), f(s.Mem.VmRSS/1e6, 3),
