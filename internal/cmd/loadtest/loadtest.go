@@ -34,6 +34,8 @@ type env struct {
 	base                     string
 	plain, sse               *http.Client
 	sensorToken, editorToken string
+	metricsToken             string
+	metricsErr               error // the first failed scrape of /metrics, but 404
 	rec                      map[string]*Recorder
 	subs                     subscribers
 	readings                 atomic.Int64 // readings stored
@@ -67,7 +69,7 @@ type result struct {
 
 func loadTest(ctx context.Context, c config, out io.Writer) (*result, error) {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	e := &env{base: c.url, sensorToken: c.sensorToken, editorToken: c.editorToken, rec: map[string]*Recorder{}}
+	e := &env{base: c.url, sensorToken: c.sensorToken, editorToken: c.editorToken, metricsToken: c.metricsToken, rec: map[string]*Recorder{}}
 	for _, k := range kinds {
 		e.rec[k] = &Recorder{}
 	}
@@ -227,6 +229,9 @@ func loadTest(ctx context.Context, c config, out io.Writer) (*result, error) {
 		h, n, msgs := e.rec[k].Total()
 		res.totals[k], res.errors[k], res.messages[k] = h, n, msgs
 	}
+	if e.metricsErr != nil {
+		say("reading /metrics failed (the samples lack what it gives): %v", e.metricsErr)
+	}
 	res.events = e.subs.events.Load()
 	res.readings = e.readings.Load()
 	if ctx.Err() != nil {
@@ -285,10 +290,12 @@ func sampleMemory(ctx context.Context, e *env, pid int, noMetrics *bool) Memory 
 	m := unknownMemory()
 	if !*noMetrics {
 		mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := scrapeMetrics(mctx, e.plain, e.base, &m)
+		err := scrapeMetrics(mctx, e.plain, e.base, e.metricsToken, &m)
 		cancel()
 		if errors.Is(err, errNoMetrics) {
 			*noMetrics = true
+		} else if err != nil && e.metricsErr == nil {
+			e.metricsErr = err // said once, at the end
 		}
 	}
 	if pid > 0 {

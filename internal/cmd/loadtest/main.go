@@ -89,6 +89,7 @@ type config struct {
 	progress                   time.Duration
 	readyTimeout               time.Duration
 	freePort                   bool
+	metricsToken               string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -116,6 +117,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	sensorFile := fs.String("sensor-token-file", "", "file holding the sensor token")
 	fs.StringVar(&c.editorToken, "editor-token", os.Getenv("RISKMAP_LOADTEST_EDITOR_TOKEN"), "token with the editor role (default $RISKMAP_LOADTEST_EDITOR_TOKEN)")
 	editorFile := fs.String("editor-token-file", "", "file holding the editor token")
+	fs.StringVar(&c.metricsToken, "metrics-token", os.Getenv("RISKMAP_LOADTEST_METRICS_TOKEN"), "bearer token of /metrics when the server asks for one (default $RISKMAP_LOADTEST_METRICS_TOKEN)")
 	fs.IntVar(&c.pid, "pid", 0, "the server's process id, when it runs on this machine: its VmRSS and CPU from /proc")
 	fs.StringVar(&c.csvPath, "csv", "", "write the per-second samples to this CSV file")
 	fs.StringVar(&c.svgPath, "svg", "", "write the chart of latency and memory over time to this SVG file")

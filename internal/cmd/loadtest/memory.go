@@ -67,10 +67,13 @@ func parseMetrics(r io.Reader, names []string) (map[string]float64, error) {
 }
 
 // scrapeMetrics reads the memory series from base + "/metrics" into m.
-func scrapeMetrics(ctx context.Context, cl *http.Client, base string, m *Memory) error {
+func scrapeMetrics(ctx context.Context, cl *http.Client, base, token string, m *Memory) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := cl.Do(req)
 	if err != nil {
