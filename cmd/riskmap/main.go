@@ -21,6 +21,7 @@ Commands:
   serve     run the HTTP server
   migrate   bring the store's schema to this binary's version
   seed      write the demo dataset (riskmap seed --demo)
+  export    write a layer as GeoJSON, CSV or GeoPackage: riskmap export --layer risk_points --format csv -o risks.csv
   simulate  run a storm drill: simulated sensor readings, marked drill
   token     manage API tokens: riskmap token create --role editor --name "...", list, revoke ID
   version   print the version
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"serve":    serveCmd,
 		"migrate":  migrateCmd,
 		"seed":     seedCmd,
+		"export":   exportCmd,
 		"simulate": simulateCmd,
 		"token":    tokenCmd,
 		"version":  versionCmd,

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"riskmap/demo"
+	"riskmap/feature"
+	"riskmap/httpapi"
+	"riskmap/index"
+	"riskmap/layers"
+	"riskmap/store"
+	"riskmap/store/gpkg"
+)
+
+// importSink is what the export tests write their data with: both stores' Import.
+type importSink interface {
+	Import(ctx context.Context, layer string, fs []feature.Feature, opts store.WriteOptions, progress func(done int)) (store.ImportResult, error)
+}
+
+var (
+	subsetOnce sync.Once
+	subsetDS   map[string][]feature.Feature
+	subsetErr  error
+)
+
+// exportSubset is part of the demo dataset — every slope, spot, road and
+// resource and the first 3,000 risk points (all their categories and grades) —
+// small enough to write to a store in a test.
+func exportSubset(t *testing.T) map[string][]feature.Feature {
+	t.Helper()
+	subsetOnce.Do(func() {
+		ds, err := demo.Generate(demo.DefaultDemoSeed)
+		if err != nil {
+			subsetErr = err
+			return
+		}
+		subsetDS = map[string][]feature.Feature{}
+		for name, fs := range ds.Features {
+			if name == layers.RiskPoints {
+				fs = fs[:3000]
+			}
+			subsetDS[name] = fs
+		}
+	})
+	if subsetErr != nil {
+		t.Fatal(subsetErr)
+	}
+	return subsetDS
+}
+
+// seedSubset writes exportSubset into s, layer by layer.
+func seedSubset(t *testing.T, s importSink) {
+	t.Helper()
+	ctx := context.Background()
+	for _, l := range layers.New().Layers() {
+		if _, err := s.Import(ctx, l.Name, exportSubset(t)[l.Name], store.WriteOptions{Actor: "test"}, nil); err != nil {
+			t.Fatalf("seed %s: %v", l.Name, err)
+		}
+	}
+}
+
+// seededGPKG is a migrated GeoPackage store file holding exportSubset.
+func seededGPKG(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "riskmap.gpkg")
+	if code, _, errOut := runCLI(t, "migrate", "--gpkg", path); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	s, err := gpkg.Open(context.Background(), path, layers.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seedSubset(t, s)
+	return path
+}
+
+// apiExporter returns a function answering GET /api/v1/export?query from an index
+// loaded from the file's store, as serve would.
+func apiExporter(t *testing.T, path string) func(query string) []byte {
+	t.Helper()
+	reg := layers.New()
+	s, err := gpkg.Open(context.Background(), path, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ix := index.New(reg)
+	if err := ix.Load(context.Background(), s, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(query string) []byte {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/export?"+query, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET /api/v1/export?%s: %d %s", query, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+}
+
+// TestExportCommand: riskmap export writes, for every layer and format, the very
+// bytes GET /api/v1/export answers for the same data and parameters — to a file
+// (-o) or to stdout, with filters, a bbox and GCJ-02; bad usage exits 2 naming the
+// flag; a missing file and a GeoPackage held by a running server exit 1, the latter
+// pointing to the API route; the store file is only read.
+func TestExportCommand(t *testing.T) {
+	t.Setenv("RISKMAP_DATABASE_URL", "")
+	path := seededGPKG(t)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	apiExport := apiExporter(t, path)
+	for _, l := range layers.New().Layers() {
+		for _, f := range []string{"geojson", "csv", "gpkg"} {
+			out := filepath.Join(dir, l.Name+"."+f)
+			code, stdout, errOut := runCLI(t, "export", "--gpkg", path, "--layer", l.Name, "--format", f, "-o", out)
+			want := fmt.Sprintf("wrote %d features to %s\n", len(exportSubset(t)[l.Name]), out)
+			if code != 0 || stdout != "" || !strings.HasSuffix(errOut, want) {
+				t.Fatalf("export %s %s: exit %d, stdout %.100q, stderr %q; want %q", l.Name, f, code, stdout, errOut, want)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if api := apiExport("layer=" + l.Name + "&format=" + f); !bytes.Equal(got, api) {
+				t.Errorf("%s %s: the file (%d bytes) differs from the API's answer (%d bytes)", l.Name, f, len(got), len(api))
+			}
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, ".*"))
+	if len(matches) != 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+	// Standard output, filters, bbox, GCJ-02.
+	for _, c := range []struct {
+		args  []string
+		query string
+	}{
+		{[]string{"--layer", "risk_points", "--format", "csv", "--min-grade", "significant", "--status", "open,rectifying"},
+			"layer=risk_points&format=csv&min_grade=significant&status=open,rectifying"},
+		{[]string{"--layer", "slopes", "--bbox", "114.10,22.53,114.16,22.58", "--warning", "none"},
+			"layer=slopes&bbox=114.10,22.53,114.16,22.58&warning=none"},
+		{[]string{"--layer", "resources", "--format", "csv", "--crs", "gcj02", "--open", "true", "--min-capacity", "100", "--kind", "shelter"},
+			"layer=resources&format=csv&crs=gcj02&open=true&min_capacity=100&kind=shelter"},
+		{[]string{"--layer", "waterlogging_spots", "--format", "gpkg", "--crs", "gcj02", "--bbox", "114.1,22.5,114.2,22.6"},
+			"layer=waterlogging_spots&format=gpkg&crs=gcj02&bbox=114.1,22.5,114.2,22.6"},
+	} {
+		code, stdout, errOut := runCLI(t, append([]string{"export", "--gpkg", path}, c.args...)...)
+		if code != 0 || !strings.Contains(errOut, "wrote ") {
+			t.Fatalf("%v: exit %d, %s", c.args, code, errOut)
+		}
+		api := apiExport(c.query)
+		if stdout != string(api) {
+			t.Errorf("%v: stdout (%d bytes) differs from the API's answer to %s (%d bytes)", c.args, len(stdout), c.query, len(api))
+		}
+		if strings.Contains(errOut, "wrote 0 features") {
+			t.Errorf("%v: nothing selected, a weak check: %s", c.args, errOut)
+		}
+	}
+	// Bad usage: exit 2, naming the flag.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--layer is required"},
+		{[]string{"--layer", "nope"}, "--layer: unknown layer"},
+		{[]string{"--layer", "slopes", "--format", "xlsx"}, "--format: \"xlsx\""},
+		{[]string{"--layer", "slopes", "--crs", "bd09"}, "--crs: \"bd09\""},
+		{[]string{"--layer", "slopes", "--bbox", "1,2,3"}, "--bbox: "},
+		{[]string{"--layer", "slopes", "--bbox", ""}, "--bbox: "},
+		{[]string{"--layer", "slopes", "--min-grade", "huge"}, "--min-grade: \"huge\""},
+		{[]string{"--layer", "slopes", "--grade", "major", "--min-grade", "low"}, "--min-grade: cannot be combined"},
+		{[]string{"--layer", "slopes", "extra"}, "unexpected argument"},
+		{[]string{"--layer", "slopes", "--layers", "all"}, "flag provided but not defined"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"export", "--gpkg", path}, c.args...)...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	if code, out, _ := runCLI(t, "export", "--help"); code != 0 || !strings.Contains(out, "Usage: riskmap export") || !strings.Contains(out, "-min-grade") {
+		t.Errorf("export --help: %d %q", code, out)
+	}
+	// A missing store file is not created.
+	missing := filepath.Join(dir, "none.gpkg")
+	if code, _, errOut := runCLI(t, "export", "--gpkg", missing, "--layer", "slopes"); code != 1 || !strings.Contains(errOut, "none.gpkg") {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("export created the missing store file")
+	}
+	// The store was only read.
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("export changed the store file")
+	}
+	// A file held by a running server: refused, pointing to the API.
+	s, err := gpkg.Open(context.Background(), path, layers.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "export", "--gpkg", path, "--layer", "slopes", "-o", filepath.Join(dir, "held.geojson"))
+	s.Close()
+	if code != 1 || !strings.Contains(errOut, "GET /api/v1/export") {
+		t.Errorf("held file: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "held.geojson")); err == nil {
+		t.Error("a refused export left a file")
+	}
+}
