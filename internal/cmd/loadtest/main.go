@@ -106,7 +106,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.tileWorkers, "tile-workers", 8, "tiles: requests at once at most")
 	fs.Float64Var(&c.tileRate, "tile-rate", 200, "tiles: requests per second, open loop; 0: -tile-workers closed-loop workers as fast as answered")
 	fs.IntVar(&c.nearbyWorkers, "nearby-workers", 8, "nearby: requests at once at most")
-	fs.Float64Var(&c.nearbyRate, "nearby-rate", 200, "nearby: requests per second, open loop; 0: closed-loop workers")
+	fs.Float64Var(&c.nearbyRate, "nearby-rate", 50, "nearby: requests per second, open loop; 0: closed-loop workers")
 	fs.IntVar(&c.subscribers, "subscribers", 500, "event stream clients held open for the whole run")
 	fs.Float64Var(&c.readingsRate, "readings-rate", 2000, "readings per second")
 	fs.IntVar(&c.batch, "batch", 40, "readings per POST")
@@ -183,11 +183,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return printFreePort(out)
 	}
 	res, err := loadTest(ctx, c, out)
-	if err != nil {
+	if res == nil {
 		return err
 	}
-	if err := writeOutputs(c, res, out); err != nil {
-		return err
+	// interrupted: what was measured until then is still reported
+	if werr := writeOutputs(c, res, out); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("interrupted after %v: %w", res.elapsed.Round(time.Second), err)
 	}
 	return res.verdict(c, out)
 }
