@@ -78,6 +78,9 @@ func parseOGCItems(reg *layers.Registry, l *layers.Layer, v url.Values) (ogcItem
 	for _, q := range ogcQueryables(l) {
 		allowed = append(allowed, q.param)
 	}
+	if v.Has("") {
+		return ogcItemsQuery{}, badParam("query", "a parameter has no name")
+	}
 	q, err := newQuery(v, false, allowed...)
 	if err != nil {
 		return ogcItemsQuery{}, err

@@ -72,21 +72,24 @@ func TestPageMatchesBruteForce(t *testing.T) {
 		layer string
 		bbox  *orb.Bound
 		f     Filter
+		match func(*Record) bool
 	}{
-		{"all", layers.RiskPoints, nil, Filter{MinCapacity: -1}},
-		{"grade", layers.RiskPoints, nil, Filter{Grades: 1 << 3, MinCapacity: -1}},
-		{"bbox", layers.RiskPoints, &box, Filter{MinCapacity: -1}},
-		{"bbox+grade", layers.RiskPoints, &box, Filter{Grades: 1<<3 | 1<<2, MinCapacity: -1}},
-		{"roads in bbox", layers.RectifiedRoads, &box, Filter{MinCapacity: -1}},
-		{"degenerate bbox", layers.RectifiedRoads, &line, Filter{MinCapacity: -1}},
-		{"open shelters", layers.Resources, nil, Filter{Open: new(true), MinCapacity: -1}},
+		{"all", layers.RiskPoints, nil, Filter{MinCapacity: -1}, nil},
+		{"grade", layers.RiskPoints, nil, Filter{Grades: 1 << 3, MinCapacity: -1}, nil},
+		{"bbox", layers.RiskPoints, &box, Filter{MinCapacity: -1}, nil},
+		{"bbox+grade", layers.RiskPoints, &box, Filter{Grades: 1<<3 | 1<<2, MinCapacity: -1}, nil},
+		{"roads in bbox", layers.RectifiedRoads, &box, Filter{MinCapacity: -1}, nil},
+		{"degenerate bbox", layers.RectifiedRoads, &line, Filter{MinCapacity: -1}, nil},
+		{"open shelters", layers.Resources, nil, Filter{Open: new(true), MinCapacity: -1}, nil},
+		{"match", layers.RiskPoints, nil, Filter{Grades: 1 << 3, MinCapacity: -1}, func(r *Record) bool { return r.ID%3 == 0 }},
+		{"bbox+match", layers.RiskPoints, &box, Filter{MinCapacity: -1}, func(r *Record) bool { return r.ID%2 == 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			all, _ := v.Ordered(tt.layer)
 			var want []int64
 			for _, r := range all {
-				if !tt.f.matchAttrs(r) {
+				if !tt.f.matchAttrs(r) || tt.match != nil && !tt.match(r) {
 					continue
 				}
 				if tt.bbox != nil {
@@ -102,7 +105,7 @@ func TestPageMatchesBruteForce(t *testing.T) {
 			}
 			var got []int64
 			for off := 0; ; off += 37 {
-				page, matched, err := v.Page(PageQuery{Layer: tt.layer, BBox: tt.bbox, Filter: tt.f, Offset: off, Limit: 37})
+				page, matched, err := v.Page(PageQuery{Layer: tt.layer, BBox: tt.bbox, Filter: tt.f, Match: tt.match, Offset: off, Limit: 37})
 				if err != nil {
 					t.Fatal(err)
 				}
