@@ -47,7 +47,8 @@ trap 'rm -f "$tmp"' EXIT
 start=$(date +%s)
 pg_dump --format=custom --compress=6 --file="$tmp" "$url"
 # The archive must read back: its table of contents lists the layers.
-if ! pg_restore --list "$tmp" | grep -q 'TABLE DATA public risk_points'; then
+toc=$(pg_restore --list "$tmp")
+if ! grep -q 'TABLE DATA public risk_points' <<<"$toc"; then
     echo "backup.sh: $tmp does not read back as a riskmap dump (no risk_points data in its table of contents)" >&2
     exit 1
 fi
