@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fs.StringVar(&cfg.adminURL, "admin-url", adminDefault, "server on which to create the fresh database (default $RISKMAP_TEST_DATABASE_URL)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the database created (and the indexes created in a given one) after the run")
-	phases := fs.String("phases", "proximity", "phases to run, comma-separated: names, or the groups proximity, tiles, all")
+	phases := fs.String("phases", "proximity", "phases to run, comma-separated: names, or the groups proximity, tiles, ogc, all")
 	fs.IntVar(&cfg.points, "points", 4096, "size of the query point set, cycled")
 	fs.IntVar(&cfg.k, "k", 10, "k of the kNN queries")
 	fs.Float64Var(&cfg.radius, "radius", 500, "radius of the radius queries, meters")
@@ -178,13 +178,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			cfg.phases = append(cfg.phases, proximityPhases...)
 		case "tiles":
 			cfg.phases = append(cfg.phases, tilePhases...)
+		case "ogc":
+			cfg.phases = append(cfg.phases, ogcPhases...)
 		case "all":
 			cfg.phases = append(cfg.phases, proximityPhases...)
 			cfg.phases = append(cfg.phases, tilePhases...)
+			cfg.phases = append(cfg.phases, ogcPhases...)
 		default:
-			if !slices.Contains(proximityPhases, p) && !slices.Contains(tilePhases, p) {
-				return fmt.Errorf("unknown phase %q (have the groups proximity, tiles, all and %s, %s)", p,
-					strings.Join(proximityPhases, ", "), strings.Join(tilePhases, ", "))
+			if !slices.Contains(proximityPhases, p) && !slices.Contains(tilePhases, p) && !slices.Contains(ogcPhases, p) {
+				return fmt.Errorf("unknown phase %q (have the groups proximity, tiles, ogc, all and %s, %s, %s)", p,
+					strings.Join(proximityPhases, ", "), strings.Join(tilePhases, ", "), strings.Join(ogcPhases, ", "))
 			}
 			cfg.phases = append(cfg.phases, p)
 		}
@@ -344,6 +347,11 @@ func benchmark(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	if cfg.has(tilePhases) {
 		if err := tileBenchmark(ctx, cfg, reg, dbURL, addr, uncachedAddr, out, say); err != nil {
+			return err
+		}
+	}
+	if cfg.has(ogcPhases) {
+		if err := ogcBenchmark(ctx, cfg, reg, dbURL, addr, out, say); err != nil {
 			return err
 		}
 	}
