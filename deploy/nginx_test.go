@@ -29,6 +29,7 @@ const NginxEnvVar = "RISKMAP_NGINX"
 // nginxSite is what renderSite puts into the shipped deploy/nginx.conf.
 type nginxSite struct {
 	Upstreams []string // host:port of each replica
+	Ingest    string   // host:port of the replica with ingest on
 	HTTPAddr  string   // 127.0.0.1:port of the plain-HTTP server (the redirect)
 	HTTPSAddr string   // 127.0.0.1:port of the TLS server
 	Cert, Key string   // PEM files
@@ -58,6 +59,7 @@ func renderSite(t *testing.T, shipped string, s nginxSite) string {
 	}
 	out := shipped[:ms[0][0]] + ups.String() + shipped[ms[2][1]:]
 	repl := []struct{ marker, line string }{
+		{"# test: ingest replica", "server " + s.Ingest + ";"},
 		{"# test: http listen v6", ""},
 		{"# test: https listen v6", ""},
 		{"# test: http listen", "listen " + s.HTTPAddr + ";"},

@@ -75,6 +75,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 	for _, r := range reps {
 		site.Upstreams = append(site.Upstreams, r.addr)
 	}
+	site.Ingest = reps[0].addr
 	startNginx(t, nginxBin, dir, renderSite(t, string(shipped), site), site.HTTPSAddr)
 	lb := "https://" + site.HTTPSAddr
 	c := tlsClient(certs)
@@ -84,6 +85,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 	checkTilePassThrough(t, c, lb, reps[1])
 
 	token := strings.TrimSpace(run(t, bin, "token", "create", "--role", "editor", "--name", "deploy test", "--database-url", dbURL))
+	checkSensorRoutes(t, c, lb, strings.TrimSpace(run(t, bin, "token", "create", "--role", "sensor", "--name", "deploy gauge", "--database-url", dbURL)))
 	sctx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
 	st := openStream(t, sctx, c, lb, "")
@@ -487,6 +489,48 @@ func measureConnections(t *testing.T, pool *pgxpool.Pool, reps []*replica) {
 			r.name, idle[pids[i]], busy[pids[i]], math.Round(float64(rssKB(t, pids[i]))/1024))
 		if idle[pids[i]] < 2 {
 			t.Errorf("%s holds %d connections: want at least the change feed's and the events' LISTEN connections", r.name, idle[pids[i]])
+		}
+	}
+}
+
+// checkSensorRoutes: the sensor routes, which only the ingest replica answers (the
+// others: 503), go there through nginx every time — the sensor list, a sensor's
+// readings, an object's sensors, the ingest counters, and a reading posted.
+func checkSensorRoutes(t *testing.T, c *http.Client, lb, sensorToken string) {
+	t.Helper()
+	var list struct {
+		Sensors []struct {
+			ID      int64  `json:"id"`
+			Layer   string `json:"layer"`
+			Feature int64  `json:"feature_id"`
+		} `json:"sensors"`
+	}
+	for range 3 { // more than one round of nginx's round robin
+		getJSON(t, c, lb+"/api/v1/sensors", &list)
+	}
+	if len(list.Sensors) == 0 {
+		t.Fatal("GET /api/v1/sensors through nginx: no sensors")
+	}
+	sn := list.Sensors[0]
+	for range 3 {
+		var v any
+		getJSON(t, c, fmt.Sprintf("%s/api/v1/sensors/%d/readings", lb, sn.ID), &v)
+		getJSON(t, c, fmt.Sprintf("%s/api/v1/features/%s/%d/sensors", lb, sn.Layer, sn.Feature), &v)
+		getJSON(t, c, lb+"/api/v1/ingest/stats", &v)
+	}
+	for i := range 3 {
+		body := fmt.Sprintf(`[{"sensor_id": %d, "time": %q, "value": 0}]`, sn.ID, time.Now().Add(time.Duration(i-3)*time.Second).Format(time.RFC3339Nano))
+		req, _ := http.NewRequest(http.MethodPost, lb+"/api/v1/readings", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+sensorToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/v1/readings through nginx: %d %s", resp.StatusCode, raw)
 		}
 	}
 }
