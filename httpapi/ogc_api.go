@@ -45,6 +45,18 @@ func openAPIDoc(reg *layers.Registry, base string) obj {
 		"/api":         op("getAPI", "This API definition", ogcOpenAPI, []any{ref("f")}, "400"),
 		"/collections": op("getCollections", "The collections, one per layer", ogcJSON, []any{ref("f")}, "400"),
 	}
+	// The templated paths, for clients that look for them: the items parameters
+	// common to every collection (each collection's own filters are under its path).
+	var names []string
+	for _, l := range reg.Layers() {
+		names = append(names, l.Name)
+	}
+	cid := obj{"name": "collectionId", "in": "path", "required": true, "description": "The collection: a layer.",
+		"schema": obj{"type": "string", "enum": names}}
+	paths["/collections/{collectionId}"] = op("describeCollection", "One collection", ogcJSON, []any{cid, ref("f")}, "400", "404")
+	paths["/collections/{collectionId}/items"] = op("getFeatures", "Features of a collection, by id (filters: see the collection's own path)", ogcGeoJSON,
+		[]any{cid, ref("f"), ref("bbox"), ref("bbox-crs"), ref("datetime"), ref("limit"), ref("offset")}, "400", "404")
+	paths["/collections/{collectionId}/items/{featureId}"] = op("getFeature", "One feature", ogcGeoJSON, []any{cid, ref("featureId"), ref("f")}, "400", "404")
 	for _, l := range reg.Layers() {
 		p := "/collections/" + l.Name
 		paths[p] = op("describe_"+l.Name, fmt.Sprintf("The collection %s (%s %s)", l.Name, l.TitleZH, l.TitleEN), ogcJSON, []any{ref("f")}, "400", "404")
