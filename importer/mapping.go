@@ -77,8 +77,8 @@ var (
 
 // silentColumns are source columns never used without a mapping and not listed as
 // ignored: what riskmap's own export writes besides the fields (id, version,
-// updated_at), OGR's feature ids and the reject file's reason columns.
-var silentColumns = []string{"id", "version", "updated_at", "fid", "ogc_fid", "_line", "_field", "_value", "_reason"}
+// updated_at, and layer in GeoJSON), OGR's feature ids and the reject file's reason columns.
+var silentColumns = []string{"id", "version", "updated_at", "layer", "fid", "ogc_fid", "_line", "_field", "_value", "_reason"}
 
 // RowError is one problem of one source row.
 type RowError struct {
@@ -116,7 +116,8 @@ type Result struct {
 	// field set by Options.Set), for the report.
 	Columns map[string]string
 	// Ignored lists the source columns no field was read from (not counting the
-	// silent ones: id, version, updated_at, fid, ogc_fid and the reject columns).
+	// silent ones: id, version, updated_at, layer, fid, ogc_fid and the reject
+	// columns).
 	Ignored []string
 }
 

@@ -21,6 +21,7 @@ Commands:
   serve     run the HTTP server
   migrate   bring the store's schema to this binary's version
   seed      write the demo dataset (riskmap seed --demo)
+  import    import census data (GeoJSON, CSV, GeoPackage) into a layer: riskmap import --layer risk_points risks.csv
   export    write a layer as GeoJSON, CSV or GeoPackage: riskmap export --layer risk_points --format csv -o risks.csv
   simulate  run a storm drill: simulated sensor readings, marked drill
   token     manage API tokens: riskmap token create --role editor --name "...", list, revoke ID
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"migrate":  migrateCmd,
 		"seed":     seedCmd,
 		"export":   exportCmd,
+		"import":   importCmd,
 		"simulate": simulateCmd,
 		"token":    tokenCmd,
 		"version":  versionCmd,

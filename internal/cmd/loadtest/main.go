@@ -14,7 +14,9 @@
 //     its read; a stream that ends early, or a reload event, is an error;
 //   - readings: -readings-rate readings per second POSTed to /api/v1/readings in
 //     batches of -batch with a sensor token, for the server's real sensors (GET
-//     /api/v1/sensors), calm valid values that move every object's current value;
+//     /api/v1/sensors), calm valid values, each sensor's moving once every
+//     -value-every (1 s), so that every monitored object changes about once a
+//     second and every stream gets the change;
 //   - edits: -edit-rate PATCHes per second of one property (measures) of a risk
 //     point with If-Match, with an editor token (docs/edits.md).
 //
@@ -110,7 +112,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.subscribers, "subscribers", 500, "event stream clients held open for the whole run")
 	fs.Float64Var(&c.readingsRate, "readings-rate", 2000, "readings per second")
 	fs.IntVar(&c.batch, "batch", 40, "readings per POST")
-	fs.DurationVar(&c.valueEvery, "value-every", 10*time.Second, "readings: each sensor's value moves once this often (a calm drift; each move changes its object, an event to every stream); 0: at every reading")
+	fs.DurationVar(&c.valueEvery, "value-every", time.Second, "readings: each sensor's value moves once this often (each move changes its object: an event to every stream); 0: at every reading")
 	fs.Float64Var(&c.editRate, "edit-rate", 1, "feature edits per second")
 	fs.IntVar(&c.inflight, "inflight", 32, "readings and edits: requests at once at most, each")
 	fs.StringVar(&c.sensorToken, "sensor-token", os.Getenv("RISKMAP_LOADTEST_SENSOR_TOKEN"), "token with the sensor role (default $RISKMAP_LOADTEST_SENSOR_TOKEN)")
