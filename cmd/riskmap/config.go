@@ -6,33 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // envOr returns the environment variable's value, or def when it is unset or empty.
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// envInt returns the environment variable as an integer, or def when it is unset,
-// empty or not a number (the flag's own parsing then reports nothing: the default
-// stands, as for an unset variable).
-func envInt(name string, def int64) int64 {
-	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
-		return v
-	}
-	return def
-}
-
-// envDuration returns the environment variable as a duration ("168h"), or def when
-// it is unset, empty or malformed.
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def
@@ -82,20 +61,11 @@ func databaseFlag(fs *flag.FlagSet) *string {
 		"PostgreSQL/PostGIS URL (env RISKMAP_DATABASE_URL)")
 }
 
-// envBool reads a boolean environment variable ("true"/"false", "1"/"0"); def
-// when unset or unreadable.
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 // writeToken is the write token: the contents of file (trimmed) when given, else
 // RISKMAP_WRITE_TOKEN; "" when neither (writes refused). A token shorter than 16
 // characters is refused: it would be guessable.
-func writeToken(file string) (string, error) {
-	tok := os.Getenv("RISKMAP_WRITE_TOKEN")
+func writeToken(file string, env lookupEnv) (string, error) {
+	tok, _ := env("RISKMAP_WRITE_TOKEN")
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {

@@ -26,6 +26,7 @@ Commands:
   simulate  run a storm drill: simulated sensor readings, marked drill
   token     manage API tokens: riskmap token create --role editor --name "...", list, revoke ID
   version   print the version
+  config    check serve's configuration: riskmap config check [--config FILE] [--connect]
 
 Run "riskmap <command> --help" for the flags of a command.
 
@@ -36,6 +37,7 @@ Environment:
   RISKMAP_DATABASE_URL   PostgreSQL/PostGIS URL, e.g. postgres://user@host:5432/riskmap
   RISKMAP_GPKG           the GeoPackage file when no database URL is given (default riskmap.gpkg)
   RISKMAP_ADDR           listen address of serve (default :8080)
+  RISKMAP_CONFIG         serve's TOML configuration file (every setting: docs/configuration.md)
 `
 
 // command is one subcommand: it parses its own args and returns an exit code.
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"simulate": simulateCmd,
 		"token":    tokenCmd,
 		"version":  versionCmd,
+		"config":   configCmd,
 	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -30,61 +31,30 @@ import (
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search, features,\nvector tiles (/tiles/...), TileJSON and the MapLibre style (/styles/riskmap.json).\nThe database schema must be at this binary's version (run riskmap migrate).", stdout, stderr)
-	sf := addStoreFlags(fs)
-	addr := fs.String("addr", envOr("RISKMAP_ADDR", ":8080"), "listen address (env RISKMAP_ADDR)")
-	var opt serveOptions
-	fs.Int64Var(&opt.tileCacheMB, "tile-cache-mb", envInt("RISKMAP_TILE_CACHE_MB", 256), "bytes of encoded tiles kept in memory, in MB (env RISKMAP_TILE_CACHE_MB)")
-	fs.IntVar(&opt.clusterBelow, "cluster-below", int(envInt("RISKMAP_CLUSTER_BELOW", 15)), "cluster risk points in tiles below this zoom (env RISKMAP_CLUSTER_BELOW)")
-	fs.DurationVar(&opt.changeRetention, "change-retention", envDuration("RISKMAP_CHANGE_RETENTION", 7*24*time.Hour), "how long the change log keeps rows (a process offline longer reloads everything); 0 keeps them forever (env RISKMAP_CHANGE_RETENTION)")
-	fs.DurationVar(&opt.eventFlush, "event-flush", envDuration("RISKMAP_EVENT_FLUSH", 100*time.Millisecond), "how often the event stream writes to its clients, 1ms–250ms: changes of one object within it are coalesced (env RISKMAP_EVENT_FLUSH)")
-	fs.BoolVar(&opt.ingest, "ingest", envBool("RISKMAP_INGEST", true), "run the sensor ingest service (readings, warning levels, alerts); run it in one process per database (env RISKMAP_INGEST)")
-	fs.StringVar(&opt.mqttURL, "mqtt-url", envOr("RISKMAP_MQTT_URL", ""), "MQTT broker to take readings from (riskmap/readings/#, QoS 1), e.g. tcp://127.0.0.1:1883; empty: none (env RISKMAP_MQTT_URL)")
-	fs.StringVar(&opt.mqttTopic, "mqtt-topic", envOr("RISKMAP_MQTT_TOPIC", "riskmap/readings/#"), "MQTT topic filter the readings come on (env RISKMAP_MQTT_TOPIC)")
-	fs.StringVar(&opt.mqttClientID, "mqtt-client-id", envOr("RISKMAP_MQTT_CLIENT_ID", "riskmap-ingest"), "MQTT client id: names the persistent session, keep it stable (env RISKMAP_MQTT_CLIENT_ID)")
-	fs.StringVar(&opt.spoolDir, "spool-dir", envOr("RISKMAP_SPOOL_DIR", "riskmap-spool"), "directory of the on-disk spool of MQTT readings taken while the database is down (env RISKMAP_SPOOL_DIR)")
-	fs.DurationVar(&opt.sensorTick, "sensor-tick", envDuration("RISKMAP_SENSOR_TICK", 10*time.Second), "how often silent sensors are looked for (env RISKMAP_SENSOR_TICK)")
-	writeTokenFile := fs.String("write-token-file", envOr("RISKMAP_WRITE_TOKEN_FILE", ""), "deprecated: file holding a legacy write token that acts as an admin token (env RISKMAP_WRITE_TOKEN_FILE, or the token itself in RISKMAP_WRITE_TOKEN); use riskmap token create instead")
-	fs.StringVar(&opt.readAccess, "read-access", envOr("RISKMAP_READ_ACCESS", httpapi.ReadPublic), "who may read: public (anyone) or viewer (a viewer, editor or admin token or sign-in session; /healthz, /readyz, the page's files and sign-in stay open) (env RISKMAP_READ_ACCESS)")
-	fs.DurationVar(&opt.sessionTTL, "session-ttl", envDuration("RISKMAP_SESSION_TTL", 12*time.Hour), "how long a page's sign-in session lasts (env RISKMAP_SESSION_TTL)")
-	fs.StringVar(&opt.basemapURL, "basemap-url", envOr("RISKMAP_BASEMAP_URL", ""), "optional raster basemap tile URL for the wall map ({z}/{x}/{y}); empty: the offline basemap only (env RISKMAP_BASEMAP_URL)")
-	fs.StringVar(&opt.basemapCRS, "basemap-crs", envOr("RISKMAP_BASEMAP_CRS", "wgs84"), "the raster basemap's coordinates: wgs84 (Tianditu, CGCS2000) or gcj02 (AMap, Tencent: the page then draws the layers in GCJ-02) (env RISKMAP_BASEMAP_CRS)")
-	fs.StringVar(&opt.basemapAttribution, "basemap-attribution", envOr("RISKMAP_BASEMAP_ATTRIBUTION", ""), "attribution shown for the raster basemap (env RISKMAP_BASEMAP_ATTRIBUTION)")
-	fs.StringVar(&opt.publicURL, "public-url", envOr("RISKMAP_PUBLIC_URL", ""), "absolute URL clients reach the server at, for TileJSON and the style; default: from each request (env RISKMAP_PUBLIC_URL)")
+	fs, c, cf := newServeFlags("serve", "Run the HTTP server. It loads every feature into the in-memory index, then serves\n/healthz, /readyz, /api/v1/layers, nearby, query, dispatch, search, features,\nvector tiles (/tiles/...), TileJSON and the MapLibre style (/styles/riskmap.json).\nThe database schema must be at this binary's version (run riskmap migrate).\n\nSettings come from the defaults, a TOML file (--config, env RISKMAP_CONFIG), the\nenvironment and these flags, each overriding the one before; riskmap config check\nprints the result (docs/configuration.md, deploy/riskmap.toml).\nOn SIGTERM or SIGINT it stops accepting, lets requests finish within\n--shutdown-grace, ends event streams with a shutdown event, and exits 0.", stdout, stderr)
 	if code, ok := parse(fs, args, stdout); !ok {
 		return code
 	}
-	if opt.tileCacheMB < 0 || opt.clusterBelow < 0 || opt.clusterBelow > tiles.MaxZoom+1 || opt.changeRetention < 0 ||
-		opt.eventFlush < time.Millisecond || opt.eventFlush > 250*time.Millisecond {
-		fmt.Fprintf(stderr, "riskmap serve: --tile-cache-mb and --change-retention must be ≥ 0, --cluster-below in 0..%d, --event-flush in 1ms..250ms\n", tiles.MaxZoom+1)
+	if err := loadServeConfig(fs, cf, c, os.LookupEnv); err != nil {
+		reportConfigError(stderr, "riskmap serve", err)
 		return 2
 	}
-	if opt.readAccess != httpapi.ReadPublic && opt.readAccess != httpapi.ReadViewer {
-		fmt.Fprintf(stderr, "riskmap serve: --read-access %q: want public or viewer\n", opt.readAccess)
+	log, err := newLogger(stderr, c.LogFormat, c.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
 		return 2
 	}
-	if opt.sessionTTL < time.Minute {
-		fmt.Fprintf(stderr, "riskmap serve: --session-ttl %v: want at least 1m\n", opt.sessionTTL)
-		return 2
-	}
-	if opt.basemapCRS != "wgs84" && opt.basemapCRS != "gcj02" {
-		fmt.Fprintf(stderr, "riskmap serve: --basemap-crs %q: want wgs84 or gcj02\n", opt.basemapCRS)
-		return 2
-	}
-	tok, err := writeToken(*writeTokenFile)
+	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
 		return 1
 	}
-	opt.writeToken = tok
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "riskmap serve: %v\n", err)
-		return 1
+	if f := cf.configFile(os.LookupEnv); f != "" {
+		log.Info("configuration read", "file", f)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	opt := c.Opt
 	opt.progress = stdout
-	if err := serve(ctx, sf.spec(), ln, log, opt); err != nil {
+	if err := serve(ctx, c.Store, ln, log, opt); err != nil {
 		log.Error("riskmap serve stopped", "err", err)
 		return 1
 	}
@@ -114,7 +84,27 @@ type serveOptions struct {
 	// mqttSessionExpiry: how long the broker keeps the consumer's session (0:
 	// the consumer's default, 7 days). Tests shorten it.
 	mqttSessionExpiry time.Duration
+	// The HTTP server's timeouts (0: the defaults, defaultReadHeaderTimeout...).
+	// The event stream is exempt from read, write and request timeouts.
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	// requestTimeout bounds each request's work (0: defaultRequestTimeout).
+	requestTimeout time.Duration
+	// shutdownGrace is how long in-flight requests may take to finish once the
+	// server is told to stop (0: defaultShutdownGrace).
+	shutdownGrace time.Duration
 }
+
+// orDefault is d, or def when d is 0.
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// shutdownRetry is the reconnection delay the final shutdown event suggests to
+// stream clients: a restarted process or another replica is expected by then.
+const shutdownRetry = 3 * time.Second
 
 // serve runs the server on ln until ctx ends, then shuts down gracefully. It serves
 // HTTP at once (/readyz says "loading" until the index is loaded). On PostGIS the
@@ -131,7 +121,8 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	closeStore := sync.OnceFunc(s.Close)
+	defer closeStore()
 	ix := index.New(reg)
 	// Tiles: the cache is told of every change by the index, under its write lock.
 	clusterBelow := opt.clusterBelow
@@ -155,7 +146,7 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
 		SensorStore: s, EditStore: s, WriteToken: opt.writeToken, Tokens: s, ReadAccess: opt.readAccess, SessionTTL: opt.sessionTTL,
-		Page: static.FS()}
+		Page: static.FS(), RequestTimeout: orDefault(opt.requestTimeout, defaultRequestTimeout)}
 	hcfg.Basemap, err = basemap(opt)
 	if err != nil {
 		return err
@@ -195,16 +186,27 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	if err != nil {
 		return err
 	}
+	// Requests run under their own base context: the signal that starts the
+	// shutdown must not cancel the requests it lets finish. It is cancelled only
+	// when the grace period is over.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: orDefault(opt.readHeaderTimeout, defaultReadHeaderTimeout),
+		ReadTimeout:       orDefault(opt.readTimeout, defaultReadTimeout),
+		WriteTimeout:      orDefault(opt.writeTimeout, defaultWriteTimeout),
+		IdleTimeout:       orDefault(opt.idleTimeout, defaultIdleTimeout),
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The background work stops in two steps at shutdown: first the MQTT
+	// consumer (nothing more is taken from the broker), then everything else.
 	feedCtx, stopFeed := context.WithCancel(ctx)
+	mqttCtx, stopMQTT := context.WithCancel(feedCtx)
+	defer stopMQTT()
 	var bg sync.WaitGroup // the sensor services: they write to s until they stop
+	var mqttDone sync.WaitGroup
 	defer func() { stopFeed(); bg.Wait() }()
 	hubDone := make(chan struct{})
 	go func() { hub.Run(feedCtx); close(hubDone) }()
@@ -219,7 +221,8 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 		if ing != nil {
 			bg.Go(func() { _ = ing.Run(feedCtx) })
 			if consumer != nil {
-				bg.Go(func() { _ = consumer.Run(feedCtx) })
+				mqttDone.Add(1)
+				bg.Go(func() { defer mqttDone.Done(); _ = consumer.Run(mqttCtx) })
 			}
 		}
 		feedErr <- follower.Run(feedCtx)
@@ -241,15 +244,68 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 		}
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	stopFeed() // ends the event streams too (the hub stops), so Shutdown need not wait for them
-	shutCtx, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancelShut()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	return shutdown(shutdownSteps{
+		log: log, grace: orDefault(opt.shutdownGrace, defaultShutdownGrace), srv: srv, served: errc, hub: hub,
+		cancelRequests: cancelRequests,
+		stopMQTT:       func() { stopMQTT(); mqttDone.Wait() },
+		stopBackground: func() { stopFeed(); bg.Wait(); <-hubDone },
+		closeStore:     closeStore,
+	}, stopErr)
+}
+
+// shutdownSteps are what shutdown stops, in its order.
+type shutdownSteps struct {
+	log            *slog.Logger
+	grace          time.Duration
+	srv            *http.Server
+	served         <-chan error // srv.Serve's result
+	hub            *events.Hub
+	cancelRequests func() // cancels the requests' contexts
+	stopMQTT       func() // stops the MQTT consumer and waits for it
+	stopBackground func() // stops and waits for the feed, the ingest service, the relay and the hub
+	closeStore     func()
+}
+
+// shutdown stops the server gracefully: the event streams end with a shutdown
+// event (so the HTTP server need not wait for them); the listener closes (new
+// connections are refused) and in-flight requests get up to the grace period to
+// finish, after which their contexts are cancelled and their connections closed;
+// the MQTT consumer stops (what it acknowledged is stored or spooled already;
+// what it did not is redelivered by the broker to the next session) and
+// disconnects; the ingest service writes the evaluation results it holds; the
+// change feed, relay and hub stop; the store closes. Readings acknowledged over
+// HTTP were committed before their 2xx. It logs "shutdown complete" with the
+// time each step took. stopErr is the error that made the server stop, if any.
+func shutdown(st shutdownSteps, stopErr error) error {
+	start := time.Now()
+	st.log.Info("shutting down", "grace", st.grace)
+	st.hub.Shutdown(shutdownRetry)
+	graceCtx, cancel := context.WithTimeout(context.Background(), st.grace)
+	defer cancel()
+	err := st.srv.Shutdown(graceCtx)
+	cut := false
+	if err != nil {
+		// The grace period is over: cut what is left.
+		cut = true
+		st.log.Warn("shutdown: requests still running after the grace period; cutting them", "grace", st.grace)
+		st.cancelRequests()
+		err = st.srv.Close()
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	httpDone := time.Since(start)
+	if serr := <-st.served; !errors.Is(serr, http.ErrServerClosed) && serr != nil {
+		err = errors.Join(err, serr)
+	}
+	st.stopMQTT()
+	mqttDone := time.Since(start)
+	st.stopBackground()
+	bgDone := time.Since(start)
+	st.closeStore()
+	total := time.Since(start)
+	st.log.Info("shutdown complete", "http", httpDone.Round(time.Millisecond), "requests_cut", cut,
+		"mqtt", (mqttDone - httpDone).Round(time.Millisecond), "background", (bgDone - mqttDone).Round(time.Millisecond),
+		"store", (total - bgDone).Round(time.Millisecond), "total", total.Round(time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	return stopErr
 }
