@@ -216,6 +216,8 @@ func (e *Export) WriteGPKGFile(ctx context.Context, path string) (err error) {
 	q.Add("_pragma", "journal_mode(MEMORY)")
 	q.Add("_pragma", "synchronous(OFF)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "locking_mode(EXCLUSIVE)")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return fmt.Errorf("export: gpkg: %w", err)
