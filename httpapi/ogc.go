@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -41,6 +42,28 @@ const (
 type ogcAPI struct {
 	*server
 	ordered *index.OrderedView
+	// bufs holds *[]byte response buffers of items pages (hundreds of kB each),
+	// reused instead of allocated and cleared per request.
+	bufs sync.Pool
+}
+
+// maxPooledBuf is the largest buffer kept for reuse (a full page of 10,000 risk
+// points is about 5 MB).
+const maxPooledBuf = 8 << 20
+
+func (o *ogcAPI) getBuf(size int) *[]byte {
+	if b, ok := o.bufs.Get().(*[]byte); ok && cap(*b) >= size {
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, size)
+	return &b
+}
+
+func (o *ogcAPI) putBuf(b *[]byte) {
+	if cap(*b) <= maxPooledBuf {
+		o.bufs.Put(b)
+	}
 }
 
 // ogcRoutes registers OGC API – Features under /ogc.

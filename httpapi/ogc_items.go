@@ -320,8 +320,9 @@ func (o *ogcAPI) items(w http.ResponseWriter, r *http.Request) error {
 	for _, rec := range recs {
 		size += rec.JSONSize()
 	}
-	b := make([]byte, 0, size)
-	b = append(b, `{"type":"FeatureCollection","numberMatched":`...)
+	buf := o.getBuf(size)
+	defer o.putBuf(buf)
+	b := append(*buf, `{"type":"FeatureCollection","numberMatched":`...)
 	b = strconv.AppendInt(b, int64(matched), 10)
 	b = append(b, `,"numberReturned":`...)
 	b = strconv.AppendInt(b, int64(len(recs)), 10)
@@ -339,6 +340,7 @@ func (o *ogcAPI) items(w http.ResponseWriter, r *http.Request) error {
 		b = rec.AppendGeoJSON(b, 0, false)
 	}
 	b = append(b, "]}\n"...)
+	*buf = b
 	writeRaw(w, ogcGeoJSON, b)
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 // layer, on the first read after a change: an Apply or Load that changes the layer
 // makes the next read sort again (the version check happens under the index's read
 // lock, so no read after an Apply returned sees the records of before it), and until
-// then a page costs O(offset+limit) pointer reads at most — O(limit), as the slice
-// is indexed directly.
+// then an unfiltered page is a sub-slice of it: O(limit) to encode, whatever the
+// offset.
 //
 // An OrderedView is safe for concurrent use. It belongs to its owner (one per HTTP
 // handler): there is no global cache.

@@ -123,3 +123,48 @@ func TestPageMatchesBruteForce(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderedConcurrentApply: pages read while changes are applied are always
+// sorted, without duplicates, and of one version (run with -race).
+func TestOrderedConcurrentApply(t *testing.T) {
+	ix, _ := randomIndex(t, 300, 9)
+	v := NewOrderedView(ix)
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- ""
+					return
+				default:
+				}
+				recs, matched, err := v.Page(PageQuery{Layer: layers.RiskPoints, Offset: 0, Limit: 1000})
+				ids := recIDs(recs)
+				if err != nil || len(ids) != matched || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+					errs <- "a page is not one sorted version of the layer"
+					return
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		if _, err := ix.Apply(
+			Mutation{feature.Insert, riskPoint(int64(10000+i), orb.Point{114.1, 22.55}, "low")},
+			Mutation{feature.Delete, feature.Feature{Layer: layers.RiskPoints, ID: int64(1 + i)}},
+		); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+	recs, _ := v.Ordered(layers.RiskPoints)
+	if ids := recIDs(recs); len(ids) != 300 || ids[0] != 201 || ids[len(ids)-1] != 10199 {
+		t.Errorf("after the changes: %d ids from %d to %d", len(ids), ids[0], ids[len(ids)-1])
+	}
+}
