@@ -72,6 +72,9 @@ type Status struct {
 	// LastSeq is the highest change sequence number applied; LastApplied when.
 	LastSeq     int64
 	LastApplied time.Time
+	// LastChange is when the newest change applied was committed (the database's
+	// clock): LastApplied - LastChange is the change feed's lag.
+	LastChange time.Time
 }
 
 // Follower loads the index and follows the change log. Create with New, then call
@@ -281,9 +284,12 @@ func (f *Follower) apply(b store.ChangeBatch) {
 	}
 	applied := make([]Applied, 0, len(last))
 	muts := make([]index.Mutation, 0, len(last))
-	maxSeq := int64(0)
+	maxSeq, newest := int64(0), time.Time{}
 	for i, c := range b.Changes {
 		maxSeq = max(maxSeq, c.Seq)
+		if c.Time.After(newest) {
+			newest = c.Time
+		}
 		k := store.FeatureKey{Layer: c.Layer, ID: c.ID}
 		if last[k] != i {
 			continue
@@ -318,6 +324,9 @@ func (f *Follower) apply(b store.ChangeBatch) {
 	f.mu.Lock()
 	f.status.LastSeq = max(f.status.LastSeq, maxSeq)
 	f.status.LastApplied = time.Now()
+	if newest.After(f.status.LastChange) {
+		f.status.LastChange = newest
+	}
 	f.mu.Unlock()
 	if f.opt.OnApplied != nil && len(applied) > 0 {
 		f.opt.OnApplied(applied)

@@ -135,6 +135,9 @@ type routeOf struct {
 // covered without touching this test.
 func routes(t *testing.T, h http.Handler) []routeOf {
 	t.Helper()
+	if hh, ok := h.(*handler); ok {
+		h = hh.router
+	}
 	r, ok := h.(*mux.Router)
 	if !ok {
 		t.Fatalf("the handler is %T, not the router", h)

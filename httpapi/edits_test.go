@@ -300,7 +300,7 @@ func TestEdits(t *testing.T) {
 				t.Fatalf("PATCH %v: %d %s, want 400 naming %s", c.body, a.code, a.raw, c.field)
 			}
 		}
-		rg.do(t, "PATCH", path, rg.editor, `"4"`, strings.Repeat(" ", MaxBodyLen+1)+"{}").wantError(t, 400, "body_too_large", "body", "huge body")
+		rg.do(t, "PATCH", path, rg.editor, `"4"`, strings.Repeat(" ", MaxBodyLen+1)+"{}").wantError(t, 413, "body_too_large", "body", "huge body")
 		rg.do(t, "PATCH", "/api/v1/features/resources/999999", rg.editor, `"1"`, map[string]any{"type": "Feature"}).wantError(t, 404, "not_found", "", "PATCH of a missing feature")
 		rg.do(t, "PATCH", "/api/v1/features/nowhere/1", rg.editor, `"1"`, map[string]any{"type": "Feature"}).wantError(t, 400, "unknown_layer", "layer", "PATCH of an unknown layer")
 		rg.indexed(t, layers.Resources, id, 4)

@@ -11,6 +11,7 @@ import (
 
 	"riskmap/index"
 	"riskmap/ingest"
+	"riskmap/internal/obs"
 	"riskmap/layers"
 	"riskmap/store"
 )
@@ -25,6 +26,9 @@ type errorBody struct {
 	Details []layers.Problem `json:"details,omitempty"`
 	// Rows names every rejected reading of a readings batch.
 	Rows []ingest.RowError `json:"rows,omitempty"`
+	// RequestID is the request's id (the X-Request-Id header), to find its log
+	// lines.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // paramError is a malformed or missing request parameter or body property.
@@ -51,13 +55,14 @@ var (
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := http.StatusInternalServerError, errorBody{Error: err.Error(), Code: "internal"}
 	var (
-		verr   *layers.ValidationError
-		perr   *paramError
-		ferr   *index.FilterError
-		tooBig *http.MaxBytesError
-		batch  *ingest.BatchError
-		role   *roleError
-		stale  *store.VersionConflictError
+		verr    *layers.ValidationError
+		perr    *paramError
+		ferr    *index.FilterError
+		tooBig  *http.MaxBytesError
+		batch   *ingest.BatchError
+		role    *roleError
+		stale   *store.VersionConflictError
+		limited *rateLimitError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -95,8 +100,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ferr):
 		status, body.Code, body.Field = http.StatusBadRequest, "bad_filter", ferr.Param
 	case errors.As(err, &tooBig):
-		status, body.Code, body.Field = http.StatusBadRequest, "body_too_large", "body"
-		body.Error = fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)
+		status, body.Code, body.Field = http.StatusRequestEntityTooLarge, "body_too_large", "body"
+		body.Error = fmt.Sprintf("the request body is larger than this endpoint's limit of %d bytes", tooBig.Limit)
+	case errors.As(err, &limited):
+		status, body.Code = http.StatusTooManyRequests, "rate_limited"
+		w.Header().Set("Retry-After", strconv.Itoa(limited.retrySeconds()))
+	case errors.Is(err, errCORSOrigin):
+		status, body.Code, body.Field = http.StatusForbidden, "cors_origin", "Origin"
+	case errors.Is(err, errMetricsToken):
+		status, body.Code = http.StatusUnauthorized, "unauthorized"
+		w.Header().Set("WWW-Authenticate", `Bearer realm="riskmap metrics"`)
 	case errors.Is(err, index.ErrInvalidPolygon):
 		status, body.Code, body.Field = http.StatusBadRequest, "invalid_geometry", "geometry"
 	case errors.Is(err, layers.ErrUnknownLayer):
@@ -113,10 +126,17 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		errors.Is(err, errEditsDisabled):
 		status, body.Code = http.StatusServiceUnavailable, "unavailable"
 	}
-	if status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	// Every error answer is logged with the request's id (the logger adds it).
+	switch {
+	case status == http.StatusInternalServerError:
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		body.Error = "internal error"
+	case status >= 500:
+		s.log.WarnContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "code", body.Code, "err", err)
+	default:
+		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "code", body.Code, "err", err)
 	}
+	body.RequestID = obs.RequestID(r.Context())
 	writeJSON(w, status, body)
 }
 

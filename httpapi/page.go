@@ -104,9 +104,9 @@ func (sf *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if p == "index.html" {
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self' http: https:")
-	}
+	// Every file of the page, not only index.html: MapLibre's worker script
+	// (/app/vendor/...) runs under its own response's policy and fetches tiles.
+	h.Set("Content-Security-Policy", pageCSP)
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/" + p
 	if p == "index.html" {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"riskmap/events"
 	"riskmap/index"
+	"riskmap/internal/obs"
 	"riskmap/layers"
 	"riskmap/tiles"
 )
@@ -85,6 +87,23 @@ type Config struct {
 	// Basemap is the page's background: the offline basemap and an optional
 	// raster basemap (GET /api/v1/config, /api/v1/basemap).
 	Basemap Basemap
+	// RateLimits are the request budgets per token or client address
+	// (ratelimit.go); the zero value limits nothing, DefaultRateLimits() are the
+	// production ones.
+	RateLimits RateLimits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For / X-Real-IP
+	// name the client (ParseTrustedProxies); none: the connection's peer is the
+	// client.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the exact origins other web pages may call the API from
+	// (ParseCORSOrigins); none by default.
+	CORSOrigins []string
+	// Metrics observes every request and serves GET /metrics (package metrics);
+	// nil: no /metrics.
+	Metrics Metrics
+	// MetricsToken, when set, must come as "Authorization: Bearer <token>" with
+	// every scrape of /metrics; empty: /metrics is open (a private network).
+	MetricsToken string
 }
 
 // Readiness is the state of the index against the database.
@@ -119,6 +138,12 @@ type server struct {
 
 	basemap                    Basemap
 	basemapWGS84, basemapGCJ02 []byte
+
+	limits       *limiter
+	proxies      []netip.Prefix
+	corsOrigins  []string
+	metrics      Metrics // nil: none
+	metricsToken string
 }
 
 // New returns the HTTP handler for all of riskmap's routes.
@@ -129,6 +154,12 @@ func New(cfg Config) (http.Handler, error) {
 		basemap: cfg.Basemap}
 	s.tokens, s.readAccess, s.sessionTTL = cfg.Tokens, cfg.ReadAccess, cfg.SessionTTL
 	s.edits = cfg.EditStore
+	s.limits, s.proxies, s.metrics, s.metricsToken = newLimiter(cfg.RateLimits), cfg.TrustedProxies, cfg.Metrics, cfg.MetricsToken
+	origins, err := ParseCORSOrigins(cfg.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
+	s.corsOrigins = origins
 	switch s.readAccess {
 	case "":
 		s.readAccess = ReadPublic
@@ -152,7 +183,6 @@ func New(cfg Config) (http.Handler, error) {
 	default:
 		return nil, fmt.Errorf("httpapi: basemap CRS %q: want wgs84 or gcj02", cfg.Basemap.CRS)
 	}
-	var err error
 	if s.basemapWGS84, err = encodeBasemap(cfg.Basemap.Features, nil); err != nil {
 		return nil, fmt.Errorf("httpapi: basemap: %w", err)
 	}
@@ -169,6 +199,8 @@ func New(cfg Config) (http.Handler, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	// Every line logged with a request's context carries its request id.
+	s.log = slog.New(obs.NewHandler(s.log.Handler()))
 	if s.timeout == 0 {
 		s.timeout = 10 * time.Second
 	}
@@ -225,8 +257,23 @@ func New(cfg Config) (http.Handler, error) {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, errMethodNotAllowed)
 	})
-	r.Use(s.withTimeout, s.withReadAccess)
-	return r, nil
+	r.Use(s.withRoute, s.withBodyLimit, s.withTimeout, s.withRateLimit, s.withReadAccess)
+	// Around the router, outermost first: the request id, the access log and
+	// latency metrics, the security headers, CORS, /metrics.
+	var h http.Handler = r
+	h = s.withMetricsRoute(h)
+	h = s.withCORS(h)
+	h = s.withSecurityHeaders(h)
+	h = s.withAccessLog(h)
+	h = s.withRequestID(h)
+	return &handler{Handler: h, router: r}, nil
+}
+
+// handler is New's answer: the router inside its middleware, kept for the tests
+// that walk the routes.
+type handler struct {
+	http.Handler
+	router *mux.Router
 }
 
 // handle adapts a handler that returns an error: the error becomes the response

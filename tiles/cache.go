@@ -119,6 +119,8 @@ type Cache struct {
 	byLayer map[string]map[*Entry]struct{}
 	gen     map[string]uint64
 	stats   CacheStats
+	// perLayer counts hits and misses by layer (stats.go).
+	perLayer map[string]*layerCounts
 }
 
 // CacheStats counts the cache's work since it was made.
@@ -139,6 +141,7 @@ func (c *Cache) Get(k Key) (*Entry, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[k]
+	c.countLayer(k.Layer, e != nil)
 	if e == nil {
 		c.stats.Misses++
 		return nil, c.gen[k.Layer]
