@@ -2,7 +2,8 @@ package main
 
 // The OGC API – Features phases (docs/benchmarks.md, "OGC API – Features items"):
 // pages of ogcPageSize risk points in id order, cycling through the whole layer
-// (offsets 0, 1000, … 35000), -conns workers each doing one request at a time:
+// (offsets 0, 1000, … 35000), -conns workers each doing one request at a time, in
+// -tile-rounds rounds taking turns (as the tile phases):
 //
 //   - ogc-http: GET /ogc/collections/risk_points/items?limit=1000&offset=N&f=json
 //     from riskmap (the index's id-ordered view and cached feature JSON; the
@@ -152,22 +153,16 @@ func ogcBenchmark(ctx context.Context, cfg config, reg *layers.Registry, dbURL, 
 	if err := checkOGC(ctx, pool, sql, addr, pages, say); err != nil {
 		return err
 	}
-	defs := map[string]phase{
-		"ogc-http": {side: "riskmap HTTP", newWorker: ogcHTTPWorkers(addr, pages)},
-		"ogc-pg":   {side: "pg_featureserv-style SQL via pgx", newWorker: ogcPGWorkers(pool, sql, pages)},
+	kind := fmt.Sprintf("OGC items, %d/page", ogcPageSize)
+	phs := []phase{
+		{name: "ogc-http", kind: kind, side: "riskmap HTTP", n: pages, newWorker: ogcHTTPWorkers(addr, pages)},
+		{name: "ogc-pg", kind: kind, side: "pg_featureserv-style SQL via pgx", n: pages, newWorker: ogcPGWorkers(pool, sql, pages)},
 	}
-	var results []result
-	for _, name := range ogcPhases {
-		if !slices.Contains(cfg.phases, name) {
-			continue
-		}
-		ph := defs[name]
-		ph.name, ph.kind, ph.conns, ph.n = name, fmt.Sprintf("OGC items, %d/page", ogcPageSize), cfg.conns, pages
-		r, err := runPhase(ctx, ph, cfg, out)
-		if err != nil {
-			return err
-		}
-		results = append(results, r)
+	// With -tile-rounds n the two sides take turns in n rounds, so that other load
+	// on the machine falls on both alike.
+	results, err := runTileGroup(ctx, cfg, out, cfg.conns, false, phs)
+	if err != nil {
+		return err
 	}
 	report(out, results, cfg)
 	return nil
