@@ -58,6 +58,13 @@ if [ -z "${RISKMAP_LOADTEST_URL:-}" ]; then
     fi
     "$tmp/riskmap" token create --role sensor --name "loadtest sensor" "${store[@]}" 2>/dev/null >"$tmp/sensor-token"
     "$tmp/riskmap" token create --role editor --name "loadtest editor" "${store[@]}" 2>/dev/null >"$tmp/editor-token"
+    # The load comes from one address standing for hundreds of clients: rate limits
+    # generous for it (the limiter still runs; docs/operations.md), unless given.
+    export RISKMAP_LIMIT_READS_PER_SECOND=${RISKMAP_LIMIT_READS_PER_SECOND:-2000} RISKMAP_LIMIT_READS_BURST=${RISKMAP_LIMIT_READS_BURST:-2000}
+    export RISKMAP_LIMIT_TILES_PER_SECOND=${RISKMAP_LIMIT_TILES_PER_SECOND:-5000} RISKMAP_LIMIT_TILES_BURST=${RISKMAP_LIMIT_TILES_BURST:-5000}
+    export RISKMAP_LIMIT_WRITES_PER_SECOND=${RISKMAP_LIMIT_WRITES_PER_SECOND:-100} RISKMAP_LIMIT_WRITES_BURST=${RISKMAP_LIMIT_WRITES_BURST:-100}
+    export RISKMAP_LIMIT_READINGS_PER_SECOND=${RISKMAP_LIMIT_READINGS_PER_SECOND:-1000} RISKMAP_LIMIT_READINGS_BURST=${RISKMAP_LIMIT_READINGS_BURST:-1000}
+    export RISKMAP_LIMIT_EVENTS_PER_SECOND=${RISKMAP_LIMIT_EVENTS_PER_SECOND:-100} RISKMAP_LIMIT_EVENTS_BURST=${RISKMAP_LIMIT_EVENTS_BURST:-1000}
     # No MQTT: the readings come over HTTP, and another riskmap's broker session is not touched.
     # shellcheck disable=SC2086
     RISKMAP_MQTT_URL= "$tmp/riskmap" serve "${store[@]}" --addr "127.0.0.1:$port" --spool-dir "$tmp/spool" \
