@@ -59,10 +59,10 @@ type DBStats struct {
 	WaitTime time.Duration
 }
 
-// PgxPool reads a pgx pool (store/postgis's Pool()).
-func PgxPool(name string, p *pgxpool.Pool) func() DBStats {
+// PgxPool reads a pgx pool: pass store/postgis's Pool().Stat.
+func PgxPool(name string, stat func() *pgxpool.Stat) func() DBStats {
 	return func() DBStats {
-		st := p.Stat()
+		st := stat()
 		return DBStats{Pool: name, Max: int(st.MaxConns()), InUse: int(st.AcquiredConns()),
 			Idle: int(st.IdleConns()), Waits: st.EmptyAcquireCount(), WaitTime: st.EmptyAcquireWaitTime()}
 	}
