@@ -90,13 +90,47 @@ func ReadGeoJSON(data []byte) (*Table, error) {
 	return t, nil
 }
 
-// readProperties decodes a properties object in key order into values indexed by
-// cols.
+// readProperties decodes a properties object into values indexed by cols, adding
+// new property names in the order they appear.
 func readProperties(raw json.RawMessage, cols *columnIndex) ([]any, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil
 	}
+	// Fast path: every name is known already, so their order does not matter.
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	known := true
+	for k := range m {
+		if _, ok := cols.index[k]; !ok {
+			known = false
+			break
+		}
+	}
+	if known {
+		vals := make([]any, len(cols.names))
+		for k, v := range m {
+			switch v.(type) {
+			case map[string]any, []any:
+				b, err := json.Marshal(v)
+				if err != nil {
+					return nil, err
+				}
+				v = string(b)
+			}
+			vals[cols.index[k]] = v
+		}
+		return vals, nil
+	}
+	return readPropertiesInOrder(raw, cols)
+}
+
+// readPropertiesInOrder is readProperties reading names in file order.
+func readPropertiesInOrder(raw json.RawMessage, cols *columnIndex) ([]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	tok, err := dec.Token()

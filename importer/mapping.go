@@ -385,8 +385,10 @@ func reported(errs []RowError, field string) bool {
 
 // convert parses one cell for field f.
 func (m *Mapper) convert(f layers.Field, s string) (any, string) {
-	if to, ok := m.opts.Values[f.Name][fold(s)]; ok {
-		s = to
+	if vm := m.opts.Values[f.Name]; len(vm) > 0 {
+		if to, ok := vm[fold(s)]; ok {
+			s = to
+		}
 	}
 	switch f.Type {
 	case layers.TypeEnum:

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -40,7 +41,17 @@ func text(v any) (s string, ok bool) {
 // fold is the form values are compared in: NFKC (full-width digits and letters,
 // ～ and Roman numeral characters Ⅰ–Ⅳ become ASCII), trimmed, lower case.
 func fold(s string) string {
-	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		s = norm.NFKC.String(s)
+	}
+	return strings.ToLower(strings.TrimSpace(s))
 }
 
 // numberRE matches one decimal number.
@@ -176,6 +187,9 @@ func stripSuffixes(s string) string {
 // 街道/风险/预警, and for risk grades and warning levels the words of gradeWords and
 // warningWords.
 func parseEnum(f layers.Field, s string, user map[string]string) (string, string) {
+	if len(user) == 0 && f.Enum.Has(s) {
+		return s, "" // the code itself, the usual case
+	}
 	t := fold(s)
 	if code, ok := user[t]; ok {
 		return code, ""

@@ -1,21 +1,29 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"riskmap/demo"
 	"riskmap/geo"
 	"riskmap/internal/pgtest"
 	"riskmap/internal/shareddata"
+	"riskmap/layers"
 )
 
 // importStores runs f on a migrated PostGIS database and a migrated GeoPackage
@@ -422,4 +430,107 @@ func readGeoJSON(t *testing.T, path string) *geojson.FeatureCollection {
 		t.Fatal(err)
 	}
 	return &fc
+}
+
+// BenchmarkImport35548 imports the demo's 35,548 risk points from a GeoJSON file into
+// PostGIS through the whole path — riskmap import, in process: read, map, validate,
+// store.Import (one transaction, upsert by external_id) — into an empty layer, and in
+// the same run the peer: GDAL's ogr2ogr -f PostgreSQL of the same file into a plain
+// table (COPY, a GiST index, no validation, no upsert). Reported per import:
+// riskmap_s, ogr2ogr_s and their ratio.
+//
+//	RISKMAP_TEST_DATABASE_URL=... RISKMAP_OGRINFO=/usr/bin/ogrinfo go test -run ^$ -bench Import35548 -benchtime 3x ./cmd/riskmap
+func BenchmarkImport35548(b *testing.B) {
+	info := os.Getenv("RISKMAP_OGRINFO")
+	if info == "" {
+		b.Skip("RISKMAP_OGRINFO is not set: the peer is GDAL's ogr2ogr")
+	}
+	url := pgtest.NewDatabase(b)
+	ctx := context.Background()
+	if code := run(ctx, []string{"migrate", "--database-url", url}, io.Discard, io.Discard); code != 0 {
+		b.Fatal("migrate failed")
+	}
+	ds, err := demo.Generate(demo.DefaultDemoSeed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fc := geojson.NewFeatureCollection()
+	for _, f := range ds.Features[layers.RiskPoints] {
+		g := geojson.NewFeature(f.Geometry)
+		g.Properties = f.Props
+		fc.Append(g)
+	}
+	n := len(fc.Features)
+	if n != 35548 {
+		b.Fatalf("%d demo risk points, want 35,548", n)
+	}
+	data, err := json.Marshal(fc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "risk_points.geojson")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ogr := filepath.Join(filepath.Dir(info), "ogr2ogr")
+	pg, err := pgKeywords(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ours, peer time.Duration
+	b.ResetTimer()
+	for range b.N {
+		if _, err := conn.Exec(ctx, "DELETE FROM risk_points"); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		var out, errOut strings.Builder
+		if code := run(ctx, []string{"import", "--database-url", url, "--layer", "risk_points", file}, &out, &errOut); code != 0 {
+			b.Fatalf("import: %s %s", out.String(), errOut.String())
+		}
+		ours += time.Since(start)
+		if !strings.Contains(out.String(), fmt.Sprintf("inserted %d,", n)) {
+			b.Fatalf("import: %s", out.String())
+		}
+		if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS ogr_risk_points"); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		cmd := exec.CommandContext(ctx, ogr, "-f", "PostgreSQL", "PG:"+pg, file, "-nln", "ogr_risk_points")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("ogr2ogr: %v\n%s", err, msg)
+		}
+		peer += time.Since(start)
+		var got int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM ogr_risk_points").Scan(&got); err != nil || got != n {
+			b.Fatalf("ogr2ogr loaded %d rows (%v), want %d", got, err, n)
+		}
+	}
+	b.ReportMetric(ours.Seconds()/float64(b.N), "riskmap_s")
+	b.ReportMetric(peer.Seconds()/float64(b.N), "ogr2ogr_s")
+	b.ReportMetric(ours.Seconds()/peer.Seconds(), "ratio")
+}
+
+// pgKeywords turns a postgres:// URL into the keyword=value form GDAL's PG: takes.
+func pgKeywords(raw string) (string, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	kw := []string{"host=" + u.Hostname(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
+	if p := u.Port(); p != "" {
+		kw = append(kw, "port="+p)
+	}
+	if u.User != nil {
+		kw = append(kw, "user="+u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			kw = append(kw, "password="+pw)
+		}
+	}
+	return strings.Join(kw, " "), nil
 }
