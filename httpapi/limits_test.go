@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"riskmap/store/postgis"
 )
 
 // TestBodyLimits: every route that reads a body (bodyLimits) refuses a body one
@@ -74,5 +78,44 @@ func TestBodyLimits(t *testing.T) {
 	code, out := send("POST", "/api/v1/drill/end", bytes.NewReader(make([]byte, MaxAnyBody+1)), MaxAnyBody+1)
 	if code != http.StatusRequestEntityTooLarge || out["code"] != "body_too_large" {
 		t.Fatalf("drill end with a huge body: %d %v", code, out)
+	}
+}
+
+// TestSlowRequestTimesOut: a store call stuck behind a lock ends when the
+// request's context does (RequestTimeout), answered 503 JSON with the request id,
+// and the same request answers once the lock is gone.
+func TestSlowRequestTimesOut(t *testing.T) {
+	rig := newAuthRig(t, "postgis", func(c *Config) { c.RequestTimeout = 300 * time.Millisecond })
+	pool := rig.st.(*postgis.Store).Pool()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "LOCK TABLE audit IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var code int
+	var out map[string]any
+	go func() {
+		defer close(done)
+		code, out, _ = rig.do(t, req{method: "GET", path: "/api/v1/audit", bearer: rig.tokens[RoleViewer]})
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request outlived its 300 ms timeout by 30 s")
+	}
+	if code != http.StatusServiceUnavailable || out["code"] != "unavailable" || out["request_id"] == nil {
+		t.Fatalf("audit behind a lock: %d %v; want 503 unavailable", code, out)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := rig.do(t, req{method: "GET", path: "/api/v1/audit", bearer: rig.tokens[RoleViewer]}); code != 200 {
+		t.Fatalf("audit after the lock: %d %v", code, out)
 	}
 }
