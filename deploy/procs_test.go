@@ -87,7 +87,11 @@ func startReplica(t *testing.T, bin, name, dbURL string, ingest bool) *replica {
 	}
 	r.cmd = exec.Command(bin, "serve", "--addr", addr, "--database-url", dbURL, ing)
 	r.cmd.Dir = t.TempDir()
-	r.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32", "RISKMAP_DATABASE_URL=", "RISKMAP_MQTT_URL=")
+	// nginx runs on 127.0.0.1: trusted, as docs/deploy.md says to configure it. The
+	// test polls the replicas directly from that address far faster than any client
+	// (every millisecond): no rate limits on reads and tiles.
+	r.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32", "RISKMAP_DATABASE_URL=", "RISKMAP_MQTT_URL=",
+		"RISKMAP_TRUSTED_PROXIES=127.0.0.1", "RISKMAP_LIMIT_READS_PER_SECOND=0", "RISKMAP_LIMIT_TILES_PER_SECOND=0")
 	w := writerFunc(func(b []byte) (int, error) { r.mu.Lock(); defer r.mu.Unlock(); return r.log.Write(b) })
 	r.cmd.Stdout, r.cmd.Stderr = w, w
 	if err := r.cmd.Start(); err != nil {
