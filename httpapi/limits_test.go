@@ -119,3 +119,36 @@ func TestSlowRequestTimesOut(t *testing.T) {
 		t.Fatalf("audit after the lock: %d %v", code, out)
 	}
 }
+
+// TestResultCaps: every route answering a list bounds it, and one past the bound
+// is 400 naming the parameter (docs/operations.md lists them).
+func TestResultCaps(t *testing.T) {
+	rig := newAuthRig(t, "gpkg", nil)
+	viewer := rig.tokens[RoleViewer]
+	tests := []struct {
+		method, path, body, field string
+		ok                        string // the same at the bound
+	}{
+		{"GET", "/api/v1/nearby?lon=114.12&lat=22.55&k=1001", "", "k", "/api/v1/nearby?lon=114.12&lat=22.55&k=1000"},
+		{"GET", "/api/v1/nearby?lon=114.12&lat=22.55&radius=50001", "", "radius", "/api/v1/nearby?lon=114.12&lat=22.55&radius=50000"},
+		{"GET", "/api/v1/nearby?lon=114.12&lat=22.55&radius=500&limit=100001", "", "limit", "/api/v1/nearby?lon=114.12&lat=22.55&radius=500&limit=100000"},
+		{"POST", "/api/v1/query", `{"geometry":{"type":"Point","coordinates":[114.12,22.55]},"radius_m":500,"limit":100001}`, "limit", ""},
+		{"GET", "/api/v1/search?q=spot&limit=201", "", "limit", "/api/v1/search?q=spot&limit=200"},
+		{"GET", "/api/v1/audit?limit=1001", "", "limit", "/api/v1/audit?limit=1000"},
+		{"GET", "/api/v1/alerts?limit=10001", "", "limit", "/api/v1/alerts?limit=10000"},
+		{"GET", "/api/v1/hazards?limit=10001", "", "limit", "/api/v1/hazards?limit=10000"},
+		{"GET", "/api/v1/report?lon=114.12&lat=22.55&radius=50001", "", "radius", "/api/v1/report?lon=114.12&lat=22.55&radius=50000"},
+		{"GET", "/api/v1/dispatch?lon=114.12&lat=22.55&radius=50001", "", "radius", ""},
+	}
+	for _, tt := range tests {
+		code, out, _ := rig.do(t, req{method: tt.method, path: tt.path, body: tt.body, bearer: viewer})
+		if code != 400 || out["field"] != tt.field {
+			t.Errorf("%s %s: %d %v; want 400 naming %s", tt.method, tt.path, code, out, tt.field)
+		}
+		if tt.ok != "" {
+			if code, out, _ := rig.do(t, req{method: "GET", path: tt.ok, bearer: viewer}); code != 200 {
+				t.Errorf("GET %s: %d %v; want 200 at the bound", tt.ok, code, out)
+			}
+		}
+	}
+}
