@@ -247,11 +247,12 @@ func TestOGCPagingWholeLayer(t *testing.T) {
 				for _, f := range p.Features {
 					got = append(got, f.ID)
 				}
-				if pages > 1 {
-					prev, ok := p.link("prev")
-					if !ok {
-						t.Fatalf("page %d has no prev link", pages)
-					}
+				_, hasPrev := p.link("prev")
+				if hasPrev != (pages > 1) {
+					t.Fatalf("page %d: prev link %v", pages, hasPrev)
+				}
+				if pages == 2 || pages == 3 { // following prev back: checked on two pages
+					prev, _ := p.link("prev")
 					if back := getPage(t, h, relative(t, prev)); back.Features[0].ID != got[len(got)-len(p.Features)-1000] {
 						t.Fatalf("prev of page %d starts at %d", pages, back.Features[0].ID)
 					}
