@@ -81,6 +81,14 @@ func TestReplicasBehindNginx(t *testing.T) {
 	c := tlsClient(certs)
 
 	checkRedirect(t, c, site)
+	resp, err := c.Get(lb + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("/metrics through nginx: %d, want 403 (scraped on each replica, not through nginx)", resp.StatusCode)
+	}
 	checkTileJSON(t, c, lb)
 	checkTilePassThrough(t, c, lb, reps[1])
 
