@@ -34,7 +34,7 @@ while getopts "d:k:h" opt; do
 done
 shift $((OPTIND - 1))
 url=${1:-${RISKMAP_DATABASE_URL:-}}
-[ -n "$url" ] && [ $# -le 1 ] || usage
+if [ -z "$url" ] || [ $# -gt 1 ]; then usage; fi
 [[ $keep =~ ^[1-9][0-9]*$ ]] || { echo "backup.sh: -k $keep: want a whole number of days, at least 1" >&2; exit 2; }
 
 umask 077
