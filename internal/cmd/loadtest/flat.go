@@ -26,6 +26,7 @@ type FlatRule struct {
 // FlatResult is a FlatRule's verdict with its figures.
 type FlatResult struct {
 	Slope          float64 // MB/min over the samples after the warm-up
+	Intercept      float64 // MB at time 0 on the least-squares line
 	First, Last    float64 // medians of the first minute after the warm-up and of the last minute, MB
 	Samples        int     // samples after the warm-up
 	Flat           bool
@@ -51,7 +52,8 @@ func (r FlatRule) Check(t, heap []float64) (FlatResult, error) {
 	if len(xs) < 2 || xs[len(xs)-1]-xs[0] < 2 {
 		return FlatResult{}, fmt.Errorf("flatness: %d heap samples after the %v warm-up, spanning less than 2 minutes: run longer", len(xs), r.Warmup)
 	}
-	res := FlatResult{Samples: len(xs), Slope: slope(xs, ys)}
+	res := FlatResult{Samples: len(xs)}
+	res.Slope, res.Intercept = fit(xs, ys)
 	start, end := xs[0], xs[len(xs)-1]
 	var first, last []float64
 	for i, x := range xs {
@@ -77,8 +79,8 @@ func (r FlatRule) Check(t, heap []float64) (FlatResult, error) {
 	return res, nil
 }
 
-// slope is the least-squares slope of y against x.
-func slope(x, y []float64) float64 {
+// fit is the least-squares line of y against x: its slope and intercept.
+func fit(x, y []float64) (slope, intercept float64) {
 	n := float64(len(x))
 	var sx, sy float64
 	for i := range x {
@@ -92,9 +94,9 @@ func slope(x, y []float64) float64 {
 		den += (x[i] - mx) * (x[i] - mx)
 	}
 	if den == 0 {
-		return 0
+		return 0, my
 	}
-	return num / den
+	return num / den, my - num/den*mx
 }
 
 // median of v (NaN when empty); v is not changed.

@@ -176,6 +176,9 @@ func TestFlatRuleSlopeExact(t *testing.T) {
 	if math.Abs(got.Slope-2) > 1e-9 || got.SlopeOK {
 		t.Errorf("slope %v MB/min (ok %v), want exactly 2 and a failure", got.Slope, got.SlopeOK)
 	}
+	if math.Abs(got.Intercept-50) > 1e-6 {
+		t.Errorf("intercept %v MB, want 50", got.Intercept)
+	}
 	if got.Samples != 481 {
 		t.Errorf("%d samples after the warm-up, want 481", got.Samples)
 	}
@@ -211,7 +214,7 @@ func TestWriteSVG(t *testing.T) {
 		}},
 		{Title: "memory", YLabel: "MB", Series: []Series{
 			{Name: "heap in use", Color: "blue", X: []float64{1, 2, 3, 4}, Y: []float64{100, 110, 105, 120}},
-		}},
+		}, Marks: []Mark{{X: 2, Label: "end of warm-up"}, {X: 99, Label: "outside"}}},
 	}}
 	var buf bytes.Buffer
 	if err := WriteSVG(&buf, c); err != nil {
@@ -266,6 +269,9 @@ func TestWriteSVG(t *testing.T) {
 		if !slices.Contains(doc.Panels[0].Texts, l) {
 			t.Errorf("log axis: no tick label %s in %v", l, doc.Panels[0].Texts)
 		}
+	}
+	if n := strings.Count(buf.String(), `class="mark"`); n != 1 || !slices.Contains(doc.Panels[1].Texts, "end of warm-up") {
+		t.Errorf("%d marks drawn, want the one inside the x range", n)
 	}
 	if !slices.Contains(doc.Panels[1].Texts, "0") || !slices.Contains(doc.Panels[1].Texts, "seconds") {
 		t.Errorf("linear panel texts %v", doc.Panels[1].Texts)

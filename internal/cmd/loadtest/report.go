@@ -98,7 +98,11 @@ func writeOutputs(c config, res *result, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := WriteSVG(f, chartOf(title, res.samples)); err != nil {
+		chart := chartOf(title, res.samples)
+		if c.soak {
+			soakMarks(&chart, c.flat, res)
+		}
+		if err := WriteSVG(f, chart); err != nil {
 			f.Close()
 			return err
 		}
@@ -254,4 +258,20 @@ func num(v float64, prec int) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// soakMarks adds to a soak's memory panel the end of the warm-up and the
+// least-squares line of the heap after it (the flatness rule's slope).
+func soakMarks(c *Chart, rule FlatRule, res *result) {
+	mem := &c.Panels[len(c.Panels)-1]
+	mem.Marks = append(mem.Marks, Mark{X: rule.Warmup.Seconds(), Label: "end of warm-up"})
+	t, heap := heapSeries(res.samples)
+	fr, err := rule.Check(t, heap)
+	if err != nil || len(t) == 0 {
+		return
+	}
+	x0, x1 := rule.Warmup.Seconds(), t[len(t)-1]
+	line := func(x float64) float64 { return fr.Intercept + fr.Slope*x/60 }
+	mem.Series = append(mem.Series, Series{Name: fmt.Sprintf("fit: %+.2f MB/min", fr.Slope), Color: "#000", Dash: true,
+		X: []float64{x0, x1}, Y: []float64{line(x0), line(x1)}})
 }

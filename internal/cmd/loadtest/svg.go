@@ -23,12 +23,20 @@ type Panel struct {
 	YLabel string
 	Log    bool
 	Series []Series
+	Marks  []Mark
+}
+
+// Mark is a labelled vertical line at X.
+type Mark struct {
+	X     float64
+	Label string
 }
 
 // Series is one line; a NaN y (or, on a log axis, y ≤ 0) leaves a gap.
 type Series struct {
 	Name  string
 	Color string // an SVG color
+	Dash  bool   // drawn dashed
 	X, Y  []float64
 }
 
@@ -141,6 +149,15 @@ func writePanel(w *bufio.Writer, p Panel, top, plotW, xmin, xmax float64, xlabel
 	fmt.Fprintf(w, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", left+plotW/2, top+h+34, esc(xlabel))
 	fmt.Fprintf(w, `<text transform="translate(%.1f %.1f) rotate(-90)" text-anchor="middle">%s</text>`+"\n", left-58, top+h/2, esc(p.YLabel))
 
+	for _, m := range p.Marks {
+		if m.X < xmin || m.X > xmax {
+			continue
+		}
+		x := sx(m.X)
+		fmt.Fprintf(w, `<line class="mark" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="4 3"/>`+"\n", x, top, x, top+h)
+		fmt.Fprintf(w, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`+"\n", x+4, top+14, esc(m.Label))
+	}
+
 	// series and legend
 	for i, s := range p.Series {
 		var d strings.Builder
@@ -163,8 +180,12 @@ func writePanel(w *bufio.Writer, p Panel, top, plotW, xmin, xmax float64, xlabel
 			d.WriteByte(' ')
 			d.WriteString(strconv.FormatFloat(sy(math.Min(s.Y[j], ymax)), 'f', 1, 64))
 		}
-		fmt.Fprintf(w, `<path class="series" data-series="%s" d="%s" fill="none" stroke="%s" stroke-width="1.5"/>`+"\n",
-			esc(s.Name), d.String(), esc(s.Color))
+		dash := ""
+		if s.Dash {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		fmt.Fprintf(w, `<path class="series" data-series="%s" d="%s" fill="none" stroke="%s" stroke-width="1.5"%s/>`+"\n",
+			esc(s.Name), d.String(), esc(s.Color), dash)
 		ly := top + 10 + float64(i)*20
 		lx := left + plotW + 14
 		fmt.Fprintf(w, `<line class="legend" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"/>`+"\n", lx, ly, lx+22, ly, esc(s.Color))
