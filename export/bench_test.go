@@ -19,7 +19,7 @@ import (
 //
 //	RISKMAP_OGRINFO=/usr/bin/ogrinfo go test ./export -run '^$' -bench Export -benchtime 5x
 func BenchmarkExport(b *testing.B) {
-	ix := demoIndex(b)
+	ix := demoIndex(b, true)
 	dir := b.TempDir()
 	src := filepath.Join(dir, "src.gpkg")
 	{

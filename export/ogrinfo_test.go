@@ -23,34 +23,45 @@ import (
 const OGRInfoEnv = "RISKMAP_OGRINFO"
 
 var (
-	demoOnce sync.Once
-	demoIx   *index.Index
-	demoErr  error
+	demoOnce  [2]sync.Once
+	demoIxs   [2]*index.Index
+	demoErrs  [2]error
+	demoLimit = [2]int{3000, 0}
 )
 
-// demoIndex is the demo dataset (35,548 risk points and the other layers) in an
-// index, built once per test binary.
-func demoIndex(t testing.TB) *index.Index {
+// demoIndex is the demo dataset in an index, built once per test binary: with
+// full, all of it (35,548 risk points and the other layers), else every feature of
+// the smaller layers and the first 3,000 risk points.
+func demoIndex(t testing.TB, full bool) *index.Index {
 	t.Helper()
-	demoOnce.Do(func() {
-		var ds *demo.Dataset
-		if ds, demoErr = demo.Generate(demo.DefaultDemoSeed); demoErr != nil {
+	k := 0
+	if full {
+		k = 1
+	}
+	demoOnce[k].Do(func() {
+		ds, err := demo.Generate(demo.DefaultDemoSeed)
+		if err != nil {
+			demoErrs[k] = err
 			return
 		}
-		demoIx = index.New(layers.New())
+		ix := index.New(layers.New())
 		var ms []index.Mutation
 		for _, fs := range ds.Features {
+			if demoLimit[k] > 0 && len(fs) > demoLimit[k] {
+				fs = fs[:demoLimit[k]]
+			}
 			for _, f := range fs {
 				f.UpdatedAt = updated
 				ms = append(ms, index.Mutation{Op: feature.Insert, Feature: f})
 			}
 		}
-		_, demoErr = demoIx.Apply(ms...)
+		_, demoErrs[k] = ix.Apply(ms...)
+		demoIxs[k] = ix
 	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
+	if demoErrs[k] != nil {
+		t.Fatal(demoErrs[k])
 	}
-	return demoIx
+	return demoIxs[k]
 }
 
 // ogrinfo runs GDAL's ogrinfo with args, in English and without configuration from
@@ -79,7 +90,8 @@ func ogrinfo(t *testing.T, bin string, args ...string) string {
 }
 
 // TestGDALOpensExports: GDAL opens the GeoJSON, CSV (lon/lat columns, or the WKT
-// column) and GeoPackage exports of every layer of the demo dataset without a
+// column) and GeoPackage exports of every layer of the demo dataset (3,000 of its
+// risk points) without a
 // warning, with the layer's feature count and every field; the GeoPackages (WGS84
 // and GCJ-02) pass GDAL's validate_gpkg.py when it is installed.
 func TestGDALOpensExports(t *testing.T) {
@@ -87,7 +99,7 @@ func TestGDALOpensExports(t *testing.T) {
 	if bin == "" {
 		t.Skipf("%s is not set: skipping the test that opens the exports with GDAL's ogrinfo (run `make test`, which installs gdal-bin and sets it)", OGRInfoEnv)
 	}
-	ix := demoIndex(t)
+	ix := demoIndex(t, false)
 	dir := t.TempDir()
 	python, validator := findValidator()
 	if validator == "" {
