@@ -257,3 +257,34 @@ func TestExportClientGone(t *testing.T) {
 	})
 
 }
+
+// FuzzExportQuery: any query string is either an export (200, a download) or a
+// 400 JSON error naming a parameter; never another status, never a panic.
+func FuzzExportQuery(f *testing.F) {
+	h := proximityHandler(f)
+	for _, q := range []string{"layer=risk_points", "layer=resources&format=csv&crs=gcj02&bbox=114,22,115,23",
+		"layer=slopes&format=gpkg&min_grade=low", "layer=risk_points&bbox=1,2,3,4,5", "layer=%00", "layers=all",
+		"layer=risk_points&grade=major,low&open=true&min_capacity=3"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/export", nil)
+		req.URL.RawQuery = q
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			if !strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment; ") {
+				t.Fatalf("%q: 200 without a download name", q)
+			}
+		case http.StatusBadRequest:
+			var body errorBody
+			// (a parameter with an empty name is named "")
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Code == "" || body.Field == "" && !strings.HasPrefix(body.Error, ": ") {
+				t.Fatalf("%q: 400 %s names no parameter", q, rec.Body)
+			}
+		default:
+			t.Fatalf("%q: %d %s", q, rec.Code, rec.Body)
+		}
+	})
+}
