@@ -233,6 +233,19 @@ func TestImportCSV(t *testing.T) {
 		}
 		wantOut(t, out, "inserted 0, updated 2, unchanged 118", "geometry ← WKT")
 
+		// All or nothing on a filled layer: renames plus one bad grade change nothing.
+		renamed := rows[2][1]
+		rows[2][1] += "（再更名）"
+		rows[9][3] = "特大"
+		code, out, _ = importCLI(t, st, "--layer", "risk_points", writeCSV(t, dir, "hazardous-bad.csv", rows))
+		if code != 1 {
+			t.Fatalf("a bad grade: exit %d\n%s", code, out)
+		}
+		wantOut(t, out, `line 10: risk_grade = "特大": is not one of`)
+		if got := exported(t, st, "risk_points")[rows[2][0]].Properties["name"]; got != renamed {
+			t.Errorf("after a refused import %s is named %v, want %v unchanged", rows[2][0], got, renamed)
+		}
+
 		// GCJ-02 and BD-09: the fuel stations' raw Baidu coordinates land within
 		// 1 m of the file's WGS84.
 		sfc := readGeoJSON(t, stations)
@@ -543,4 +556,18 @@ func pgKeywords(raw string) (string, error) {
 		}
 	}
 	return strings.Join(kw, " "), nil
+}
+
+func TestImportProgressPlain(t *testing.T) {
+	var b strings.Builder
+	p := newProgress(&b, 35548)
+	for done := 0; done <= 35548; done += 500 {
+		p.update(done)
+	}
+	p.update(35548)
+	p.done()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 11 || !strings.HasPrefix(lines[10], "import: 35548 of 35548 rows (100%") || strings.Contains(b.String(), "\r") {
+		t.Errorf("plain progress (not a terminal): %q", lines)
+	}
 }
