@@ -193,7 +193,7 @@ func Prepare(ix *index.Index, req Request) (*Export, error) {
 	if req.Filter != nil {
 		f = *req.Filter
 	}
-	var recs []*index.Record
+	recs := make([]*index.Record, 0, ix.Count(l.Name)) // Visit holds the read lock: no regrowth under it
 	err = ix.Visit(l.Name, b, f, func(r *index.Record) bool {
 		recs = append(recs, r)
 		return true
