@@ -47,8 +47,15 @@ func writeOutputs(c config, res *result, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "errors: %d (target 0)\n", total)
+	for _, sh := range res.shortfalls(c) {
+		verdict := "met"
+		if !sh.ok() {
+			verdict = "NOT met: the server fell behind"
+		}
+		fmt.Fprintf(out, "%s: %.1f/s done of %.0f/s offered (%.0f %%; ≥ 95 %% %s)\n", sh.kind, sh.done, sh.offered, 100*sh.done/sh.offered, verdict)
+	}
 	if c.readingsRate > 0 {
-		fmt.Fprintf(out, "readings: %.0f/s stored of %.0f/s offered, from %d sensors\n", float64(res.readings)/secs, c.readingsRate, res.sensors)
+		fmt.Fprintf(out, "readings from %d sensors\n", res.sensors)
 	}
 
 	// memory at the start, the middle and the end
@@ -124,6 +131,11 @@ func (res *result) verdict(c config, out io.Writer) error {
 	var failed []string
 	if total > 0 {
 		failed = append(failed, fmt.Sprintf("%d errors", total))
+	}
+	for _, sh := range res.shortfalls(c) {
+		if !sh.ok() {
+			failed = append(failed, fmt.Sprintf("%s at %.0f/s of the %.0f/s offered", sh.kind, sh.done, sh.offered))
+		}
 	}
 	if c.soak {
 		t, heap := heapSeries(res.samples)
@@ -274,4 +286,32 @@ func soakMarks(c *Chart, rule FlatRule, res *result) {
 	line := func(x float64) float64 { return fr.Intercept + fr.Slope*x/60 }
 	mem.Series = append(mem.Series, Series{Name: fmt.Sprintf("fit: %+.2f MB/min", fr.Slope), Color: "#000", Dash: true,
 		X: []float64{x0, x1}, Y: []float64{line(x0), line(x1)}})
+}
+
+// rateDone is the rate a paced kind achieved against the one offered, per second.
+type rateDone struct {
+	kind          string
+	done, offered float64
+}
+
+// ok: at least 95 % of the offered rate was done — the server kept up with the
+// load (an open-loop load falls short only when every in-flight slot stayed busy).
+func (r rateDone) ok() bool { return r.done >= 0.95*r.offered }
+
+// shortfalls lists the paced kinds with their achieved rates: successful
+// operations over the load's duration (readings: readings stored).
+func (res *result) shortfalls(c config) []rateDone {
+	secs := res.elapsed.Seconds()
+	var out []rateDone
+	add := func(kind string, offered float64, done float64) {
+		if offered > 0 {
+			out = append(out, rateDone{kind: kind, done: done / secs, offered: offered})
+		}
+	}
+	tiles, nearby, edits := res.totals[kindTiles], res.totals[kindNearby], res.totals[kindEdits]
+	add(kindTiles, c.tileRate, float64(tiles.Count()))
+	add(kindNearby, c.nearbyRate, float64(nearby.Count()))
+	add(kindReadings, c.readingsRate, float64(res.readings))
+	add(kindEdits, c.editRate, float64(edits.Count()))
+	return out
 }
