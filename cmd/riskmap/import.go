@@ -417,8 +417,10 @@ func writeRejects(path string, tb *importer.Table, bad []importer.RowError) erro
 
 func distinctLines(errs []importer.RowError) []int {
 	var out []int
+	seen := make(map[int]bool, len(errs))
 	for _, e := range errs {
-		if !slices.Contains(out, e.Line) {
+		if !seen[e.Line] {
+			seen[e.Line] = true
 			out = append(out, e.Line)
 		}
 	}
