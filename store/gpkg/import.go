@@ -20,9 +20,8 @@ import (
 // are inserted with ids assigned. fs[i].ID is ignored. Either every row is written or
 // none.
 //
-// Every row's values are checked first (store.PrepareBulk), then batch by batch the
-// polygons' validity before the batch is written, so the same row is named as by
-// PostGIS. A bad row is a *store.RowError with its 0-based position wrapping the
+// Every row's values are checked first (store.PrepareBulk), then every polygon's
+// validity, before anything is written: the same row is named as by PostGIS. A bad row is a *store.RowError with its 0-based position wrapping the
 // *layers.ValidationError or *store.ConflictError (an external_id twice in fs, naming
 // both rows). progress, when not nil, is called with the number of rows done after
 // each batch.
@@ -38,6 +37,14 @@ func (s *Store) Import(ctx context.Context, layer string, fs []feature.Feature, 
 	rows, err := prepareImport(l, fs)
 	if err != nil {
 		return res, err
+	}
+	// The polygons' validity, after every row's values: the first invalid one
+	// in row order is the one PostGIS names (it checks batch by batch).
+	for i, f := range fs {
+		f.ID = 0
+		if err := checkValid(l, f); err != nil {
+			return res, &store.RowError{Row: i, Err: err}
+		}
 	}
 	now := s.now()
 	ts := formatDatetime(now)
@@ -82,17 +89,6 @@ func (s *Store) Import(ctx context.Context, layer string, fs []feature.Feature, 
 		writeArgs := make([]any, len(l.Fields)+4)
 		written := false
 		for i, p := range rows {
-			if i%bulkBatch == 0 {
-				for k := i; k < min(i+bulkBatch, len(rows)); k++ {
-					f := fs[k]
-					f.ID = 0
-					if err := checkValid(l, f); err != nil {
-						var verr *layers.ValidationError
-						errors.As(err, &verr)
-						return &store.RowError{Row: k, Err: verr}
-					}
-				}
-			}
 			copy(findArgs, p.values)
 			findArgs[len(l.Fields)], findArgs[len(l.Fields)+1] = p.geom, p.values[extIdx]
 			var id, version int64
