@@ -40,9 +40,8 @@ var (
 	subsetErr  error
 )
 
-// exportSubset is part of the demo dataset — every slope, spot, road and
-// resource and the first 3,000 risk points (all their categories and grades) —
-// small enough to write to a store in a test.
+// exportSubset is part of the demo dataset — at most the first 1,000 features of
+// each layer — small enough to write to a store in a test.
 func exportSubset(t *testing.T) map[string][]feature.Feature {
 	t.Helper()
 	subsetOnce.Do(func() {
@@ -53,10 +52,7 @@ func exportSubset(t *testing.T) map[string][]feature.Feature {
 		}
 		subsetDS = map[string][]feature.Feature{}
 		for name, fs := range ds.Features {
-			if name == layers.RiskPoints {
-				fs = fs[:3000]
-			}
-			subsetDS[name] = fs
+			subsetDS[name] = fs[:min(len(fs), 1000)]
 		}
 	})
 	if subsetErr != nil {
