@@ -43,13 +43,13 @@ func ReadGeoPackage(path, table string) (*Table, error) {
 }
 
 func readGPKG(ctx context.Context, db *sql.DB, table string) (*Table, error) {
-	q := `SELECT c.table_name, g.column_name, g.srs_id, COALESCE(s.organization, ''), COALESCE(s.organization_coordsys_id, 0)
+	q := `SELECT c.table_name, g.column_name, g.srs_id, COALESCE(s.organization, ''), COALESCE(s.organization_coordsys_id, 0), COALESCE(s.srs_name, '')
 		FROM gpkg_contents c JOIN gpkg_geometry_columns g ON g.table_name = c.table_name
 		LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id
 		WHERE c.data_type = 'features' AND (? = '' OR c.table_name = ?) ORDER BY c.table_name LIMIT 1`
-	var name, geomCol, org string
+	var name, geomCol, org, srsName string
 	var srsID, orgID int64
-	err := db.QueryRowContext(ctx, q, table, table).Scan(&name, &geomCol, &srsID, &org, &orgID)
+	err := db.QueryRowContext(ctx, q, table, table).Scan(&name, &geomCol, &srsID, &org, &orgID, &srsName)
 	if errors.Is(err, sql.ErrNoRows) {
 		if table != "" {
 			return nil, fmt.Errorf("%w: no feature table %q in the GeoPackage", ErrFormat, table)
@@ -63,7 +63,10 @@ func readGPKG(ctx context.Context, db *sql.DB, table string) (*Table, error) {
 	if strings.EqualFold(org, "EPSG") {
 		epsg = orgID
 	}
-	if epsg != 4326 && epsg != 4490 && srsID != 0 && srsID != -1 {
+	var crs CRS
+	if strings.EqualFold(srsName, "GCJ-02") {
+		crs = GCJ02 // riskmap export --crs gcj02 writes this system (it has no EPSG code)
+	} else if epsg != 4326 && epsg != 4490 && srsID != 0 && srsID != -1 {
 		return nil, fmt.Errorf("%w: table %s is in SRS %s:%d: only lon/lat degrees (EPSG:4326, EPSG:4490) are read; reproject first (ogr2ogr -t_srs EPSG:4326)", ErrFormat, name, org, orgID)
 	}
 	ident := `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
@@ -89,7 +92,7 @@ func readGPKG(ctx context.Context, db *sql.DB, table string) (*Table, error) {
 	if len(cols) > MaxColumns {
 		return nil, fmt.Errorf("%w: %d columns, the limit is %d", ErrTooLarge, len(cols), MaxColumns)
 	}
-	t := &Table{Format: GeoPackage, Name: name, HasGeometry: true}
+	t := &Table{Format: GeoPackage, Name: name, HasGeometry: true, CRS: crs}
 	var sel []string
 	geomAt := -1
 	for _, c := range cols {
@@ -134,7 +137,7 @@ func readGPKG(ctx context.Context, db *sql.DB, table string) (*Table, error) {
 				if len(b) == 0 {
 					continue // null geometry: the layer says it is required
 				}
-				g, err := geomconv.DecodeGPKG(as4326(b))
+				g, err := geomconv.DecodeGPKG(as4326(b, srsID))
 				if err != nil {
 					row.GeometryErr = err.Error()
 				} else {
@@ -156,8 +159,10 @@ func readGPKG(ctx context.Context, db *sql.DB, table string) (*Table, error) {
 }
 
 // as4326 returns the GeoPackage geometry blob b with an SRS id of 4490 (CGCS2000,
-// taken as WGS84) rewritten to 4326 in a copy; other blobs are returned as they are.
-func as4326(b []byte) []byte {
+// taken as WGS84) or of the table's own lon/lat system tableSRS rewritten to 4326 in
+// a copy (the coordinates are not changed: the Mapper converts them); other blobs are
+// returned as they are.
+func as4326(b []byte, tableSRS int64) []byte {
 	if len(b) < 8 || b[0] != 'G' || b[1] != 'P' {
 		return b
 	}
@@ -165,7 +170,7 @@ func as4326(b []byte) []byte {
 	if b[3]&1 != 0 {
 		order = binary.LittleEndian
 	}
-	if order.Uint32(b[4:]) != 4490 {
+	if srs := int64(int32(order.Uint32(b[4:]))); srs == 4326 || srs != 4490 && srs != tableSRS {
 		return b
 	}
 	c := append([]byte(nil), b...)

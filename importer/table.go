@@ -76,6 +76,9 @@ type Table struct {
 	// in order of first appearance). The geometry is not a column, except in CSV.
 	Columns []string
 	Rows    []Row
+	// CRS is the coordinate system the file declares when it is not WGS84 or
+	// CGCS2000 (a GeoPackage in riskmap's "GCJ-02" system); "" otherwise.
+	CRS CRS
 	// HasGeometry is true for formats with a geometry of their own (GeoJSON,
 	// GeoPackage); CSV takes it from columns.
 	HasGeometry bool

@@ -164,6 +164,18 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	if tb.CRS != "" && tb.CRS != opts.CRS {
+		crsSet := false
+		fs.Visit(func(f *flag.Flag) { crsSet = crsSet || f.Name == "crs" })
+		if crsSet {
+			return fail(1, "%s declares its coordinates %s, not --crs %s", file, tb.CRS, opts.CRS)
+		}
+		opts.CRS = tb.CRS
+		if mapper, err = importer.NewMapper(l, opts); err != nil {
+			return fail(2, "%v", err)
+		}
+		fmt.Fprintf(stdout, "%s declares its coordinates %s: converted to WGS84\n", file, tb.CRS)
+	}
 	res, err := mapper.Map(tb)
 	if err != nil {
 		return fail(1, "%s: %v", file, err)

@@ -364,7 +364,32 @@ func TestImportExportRoundTrip(t *testing.T) {
 			t.Errorf("%s: an export's columns were reported ignored:\n%s", format, out)
 		}
 	}
-	ea, eb := exported(t, a, "risk_points"), exported(t, b, "risk_points")
+	// A GCJ-02 GeoPackage declares its system: read back to WGS84 without --crs.
+	c := []string{"--gpkg", filepath.Join(dir, "c.gpkg")}
+	if code, _, errOut := runCLI(t, append([]string{"migrate"}, c...)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	gcj := filepath.Join(dir, "risk_points-gcj02.gpkg")
+	if code, _, errOut := runCLI(t, append(append([]string{"export"}, a...), "--layer", "risk_points", "--format", "gpkg", "--crs", "gcj02", "-o", gcj)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := importCLI(t, c, "--layer", "risk_points", "--crs", "wgs84", gcj); code != 1 || !strings.Contains(errOut, "declares its coordinates gcj02") {
+		t.Errorf("a GCJ-02 GeoPackage with --crs wgs84: exit %d, %s", code, errOut)
+	}
+	code, out, errOut := importCLI(t, c, "--layer", "risk_points", gcj)
+	if code != 0 {
+		t.Fatal(out, errOut)
+	}
+	wantOut(t, out, "declares its coordinates gcj02: converted to WGS84", "inserted 683,")
+	ea, ec := exported(t, a, "risk_points"), exported(t, c, "risk_points")
+	for id, f := range ea {
+		p, q := f.Geometry.(orb.Point), ec[id].Geometry.(orb.Point)
+		if math.Abs(p[0]-q[0]) > 1e-7 || math.Abs(p[1]-q[1]) > 1e-7 {
+			t.Fatalf("%s: %v through a GCJ-02 GeoPackage came back at %v", id, p, q)
+		}
+	}
+
+	eb := exported(t, b, "risk_points")
 	for id, f := range ea {
 		g := eb[id]
 		if g == nil || !orb.Equal(f.Geometry, g.Geometry) {
