@@ -152,3 +152,27 @@ func TestResultCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryBodyRouteListed: every route taking POST, PUT or PATCH is in
+// bodyLimits (so TestBodyLimits sends it an over-limit body) or reads no body,
+// and bodyLimits names no route that does not exist.
+func TestEveryBodyRouteListed(t *testing.T) {
+	readsNoBody := map[string]bool{"POST /api/v1/drill/end": true}
+	seen := map[string]bool{}
+	for _, rt := range routes(t, mwHandler(t, nil)) {
+		for _, m := range rt.methods {
+			k := m + " " + rt.tpl
+			seen[k] = true
+			if (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch) && !readsNoBody[k] {
+				if _, ok := bodyLimits[k]; !ok {
+					t.Errorf("%s takes a body but has no entry in bodyLimits", k)
+				}
+			}
+		}
+	}
+	for k := range bodyLimits {
+		if !seen[k] {
+			t.Errorf("bodyLimits names %s, which is no route", k)
+		}
+	}
+}
