@@ -205,12 +205,16 @@ func importRealFiles(t *testing.T, st []string) {
 	}
 }
 
-// TestImportCSV: CSVs made from the real files — Chinese headers and grade words,
+// TestImportCSVPostGIS and TestImportCSVGPKG: CSVs made from the real files — Chinese headers and grade words,
 // lon/lat and WKT, GCJ-02 and BD-09 — and a row only the store can refuse.
-func TestImportCSV(t *testing.T) {
+func TestImportCSVPostGIS(t *testing.T) { importStores(t, "postgis", importCSVs) }
+
+func TestImportCSVGPKG(t *testing.T) { importStores(t, "gpkg", importCSVs) }
+
+func importCSVs(t *testing.T, st []string) {
 	hazardous := shareddata.Path(t, "shenzhen_hazardous_sites_wgs84.geojson")
 	stations := shareddata.Path(t, "shenzhen_fuel_gas_stations_wgs84.geojson")
-	importStores(t, "", func(t *testing.T, st []string) {
+	{
 		dir := t.TempDir()
 		fc := readGeoJSON(t, hazardous)
 		words := []string{"重大", "较大", "一般", "低", "红", "橙色", "黄", "蓝", "I", "Ⅱ", "3", "IV"}
@@ -326,7 +330,7 @@ func TestImportCSV(t *testing.T) {
 		if p := sl["SL-3"].Properties; p["risk_grade"] != "low" || p["height_m"] != nil {
 			t.Errorf("SL-3: %v", p)
 		}
-	})
+	}
 }
 
 // TestImportExportRoundTrip: what riskmap export writes — CSV, GeoJSON, GeoPackage —
