@@ -319,7 +319,7 @@ func sameProps(l *layers.Layer, a, b map[string]any) []string {
 }
 
 // TestExportImportRoundTrip: every layer of a seeded store exported by riskmap
-// export (GeoJSON, CSV, GeoPackage, and CSV in GCJ-02) and read back by riskmap
+// export (GeoJSON, CSV, GeoPackage, and CSV and GeoPackage in GCJ-02) and read back by riskmap
 // import into an empty store of each kind gives the same features: by external_id,
 // every attribute equal and every coordinate within 1e-7°.
 func TestExportImportRoundTrip(t *testing.T) {
@@ -340,7 +340,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	ss.Close()
 	dir := t.TempDir()
 	type variant struct{ format, crs string }
-	variants := []variant{{"geojson", "wgs84"}, {"csv", "wgs84"}, {"gpkg", "wgs84"}, {"csv", "gcj02"}}
+	variants := []variant{{"geojson", "wgs84"}, {"csv", "wgs84"}, {"gpkg", "wgs84"}, {"csv", "gcj02"}, {"gpkg", "gcj02"}}
 	files := map[variant]map[string]string{}
 	for _, v := range variants {
 		files[v] = map[string]string{}
