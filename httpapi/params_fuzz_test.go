@@ -64,7 +64,8 @@ func FuzzGetQuery(f *testing.F) {
 			}
 			// The field names the parameter: "" only for a parameter of that
 			// name ("?=1"), as FuzzBasemapQuery has it.
-			if v, err := url.ParseQuery(rawQuery); (eb.Code == "bad_request" || eb.Code == "bad_filter") && eb.Field == "" && (err != nil || !v.Has("")) {
+			// The values as the server reads them (r.URL.Query() keeps what parses).
+			if v, _ := url.ParseQuery(rawQuery); (eb.Code == "bad_request" || eb.Code == "bad_filter") && eb.Field == "" && !v.Has("") {
 				t.Fatalf("%s?%s: %s names no parameter: %s", path, rawQuery, eb.Code, body)
 			}
 			return
