@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"riskmap/internal/obs"
 	"riskmap/layers"
 )
 
@@ -78,20 +79,52 @@ func loadServeConfig(fs *flag.FlagSet, cf *configFlags, c *serveConfig, env look
 		}
 		where := "env RISKMAP_WRITE_TOKEN"
 		if c.WriteTokenFile != "" {
-			where = ""
-			for _, s := range cf.settings {
-				if s.Key == "auth.write_token_file" {
-					where = s.where
-				}
-			}
+			where = whereOf(cf, "auth.write_token_file", where)
 		}
 		ce.Problems = append(ce.Problems, &configProblem{Key: "auth.write_token_file", Where: where, Err: fmt.Errorf("%w: %w", errBadValue, terr)})
 	}
 	c.Opt.writeToken = tok
+	mtok, merr := secretFile(c.MetricsTokenFile, "RISKMAP_METRICS_TOKEN", env)
+	if merr != nil {
+		if ce == nil {
+			ce = &configError{}
+		}
+		ce.Problems = append(ce.Problems, &configProblem{Key: "http.metrics_token_file", Where: whereOf(cf, "http.metrics_token_file", "env RISKMAP_METRICS_TOKEN"),
+			Err: fmt.Errorf("%w: metrics token: %w", errBadValue, merr)})
+	}
+	c.Opt.metricsToken = mtok
+	c.Opt.noMetrics = !c.Metrics
 	if ce != nil {
 		return ce
 	}
 	return nil
+}
+
+// whereOf is where the setting key's value came from; def when it is the default.
+func whereOf(cf *configFlags, key, def string) string {
+	for _, s := range cf.settings {
+		if s.Key == key && s.src != fromDefault {
+			return s.where
+		}
+	}
+	return def
+}
+
+// secretFile is a secret: the contents of file (trimmed) when given, else the
+// environment variable; "" when neither. Shorter than 16 characters is refused.
+func secretFile(file, envName string, env lookupEnv) (string, error) {
+	tok, _ := env(envName)
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok != "" && len(tok) < 16 {
+		return "", errors.New("shorter than 16 characters")
+	}
+	return tok, nil
 }
 
 // reportConfigError writes each problem on a line of its own.
@@ -186,7 +219,8 @@ func parseLogLevel(s string) (slog.Level, error) {
 }
 
 // newLogger is the process's logger, built once and passed down: text
-// (key=value) or JSON lines on w, from level up.
+// (key=value) or JSON lines on w, from level up; records logged with a request's
+// context carry its request_id (internal/obs).
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	lv, err := parseLogLevel(level)
 	if err != nil {
@@ -202,5 +236,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want text or json", format)
 	}
-	return slog.New(h), nil
+	// A line logged with a request's context carries its request id.
+	return slog.New(obs.NewHandler(h)), nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"riskmap/httpapi"
 )
 
 // The serve configuration comes from four places, each overriding the one before:
@@ -93,7 +95,7 @@ func (e *configError) Unwrap() []error {
 }
 
 // setting is one configuration key. dst points at the field it sets: *string,
-// *bool, *int, *int64, *time.Duration or *[]string (comma separated in env and
+// *bool, *int, *int64, *float64, *time.Duration or *[]string (comma separated in env and
 // flags, an array in the file).
 type setting struct {
 	Key    string // in the file: "section.name"
@@ -117,7 +119,11 @@ type serveConfig struct {
 	WriteTokenFile string
 	LogFormat      string
 	LogLevel       string
-	Opt            serveOptions
+	// Metrics: serve /metrics; MetricsTokenFile holds its token (else
+	// RISKMAP_METRICS_TOKEN).
+	Metrics          bool
+	MetricsTokenFile string
+	Opt              serveOptions
 }
 
 // Defaults of the settings new with the config file.
@@ -137,12 +143,14 @@ func defaultServeConfig() serveConfig {
 		Store:     storeSpec{GPKG: defaultGPKG},
 		LogFormat: "text",
 		LogLevel:  "info",
+		Metrics:   true,
 		Opt: serveOptions{
 			tileCacheMB: 256, clusterBelow: 15, changeRetention: 7 * 24 * time.Hour, eventFlush: 100 * time.Millisecond,
 			ingest: true, mqttTopic: "riskmap/readings/#", mqttClientID: "riskmap-ingest", spoolDir: "riskmap-spool",
 			sensorTick: 10 * time.Second, readAccess: "public", sessionTTL: 12 * time.Hour, basemapCRS: "wgs84",
 			readHeaderTimeout: defaultReadHeaderTimeout, readTimeout: defaultReadTimeout, writeTimeout: defaultWriteTimeout,
 			idleTimeout: defaultIdleTimeout, requestTimeout: defaultRequestTimeout, shutdownGrace: defaultShutdownGrace,
+			rateLimits: httpapi.DefaultRateLimits(),
 		},
 	}
 }
@@ -248,6 +256,60 @@ func serveSettings(c *serveConfig) []*setting {
 		{Key: "basemap.attribution", Flag: "basemap-attribution", Env: "RISKMAP_BASEMAP_ATTRIBUTION", dst: &o.basemapAttribution,
 			Doc: "attribution shown for the raster basemap"},
 
+		{Key: "http.cors_origins", Flag: "cors-origins", Env: "RISKMAP_CORS_ORIGINS", dst: &o.corsOrigins,
+			Doc: "origins (scheme://host[:port]) other web pages may call the API from (CORS), comma separated in env and flags; none by default", check: func() error {
+				_, err := httpapi.ParseCORSOrigins(o.corsOrigins)
+				return err
+			}},
+		{Key: "http.trusted_proxies", Flag: "trusted-proxies", Env: "RISKMAP_TRUSTED_PROXIES", dst: &o.trustedProxies,
+			Doc: "reverse proxies (IP addresses or CIDR prefixes, comma separated in env and flags) whose X-Forwarded-For and X-Real-IP name the client, for rate limits and logs; none: the connection's peer is the client", check: func() error {
+				_, err := httpapi.ParseTrustedProxies(o.trustedProxies)
+				return err
+			}},
+		{Key: "http.metrics", Flag: "metrics", Env: "RISKMAP_METRICS", dst: &c.Metrics,
+			Doc: "serve GET /metrics: Prometheus metrics of requests, tiles, the index, the change feed, event streams, ingest and the database pools"},
+		{Key: "http.metrics_token_file", Flag: "metrics-token-file", Env: "RISKMAP_METRICS_TOKEN_FILE", dst: &c.MetricsTokenFile,
+			Doc: "file holding the token a scrape of /metrics must send (Authorization: Bearer), or the token itself in env RISKMAP_METRICS_TOKEN; empty: /metrics is open (keep it on a private network)"},
+	}
+	rl := &o.rateLimits
+	for _, r := range []struct {
+		class, what string
+		rate        *httpapi.Rate
+	}{
+		{"reads", "reads (GET and HEAD API routes, the page's files, the read POSTs query and report)", &rl.Reads},
+		{"tiles", "tiles (vector tiles, TileJSON, the style)", &rl.Tiles},
+		{"writes", "writes (edits, hazard moves, alerts, signals, tokens, sign-in)", &rl.Writes},
+		{"readings", "sensor reading batches (POST /api/v1/readings)", &rl.Readings},
+		{"events", "event streams opened (GET /api/v1/events)", &rl.Events},
+	} {
+		env := "RISKMAP_LIMIT_" + strings.ToUpper(r.class)
+		ss = append(ss,
+			&setting{Key: "limits." + r.class + "_per_second", Flag: "limit-" + r.class + "-per-second", Env: env + "_PER_SECOND", dst: &r.rate.PerSecond,
+				Doc: "rate limit of " + r.what + ": requests a second per API token, or per client address without one, on average (429 with Retry-After past it); 0: no limit",
+				check: func() error {
+					if !(r.rate.PerSecond >= 0) {
+						return fmt.Errorf("%v: want 0 or more", r.rate.PerSecond)
+					}
+					return nil
+				}},
+			&setting{Key: "limits." + r.class + "_burst", Flag: "limit-" + r.class + "-burst", Env: env + "_BURST", dst: &r.rate.Burst,
+				Doc: "rate limit of " + r.what + ": requests allowed at once above the average",
+				check: func() error {
+					if r.rate.Burst < 0 {
+						return fmt.Errorf("%d: want 0 or more", r.rate.Burst)
+					}
+					return nil
+				}})
+	}
+	ss = append(ss, &setting{Key: "limits.max_clients", Flag: "limit-max-clients", Env: "RISKMAP_LIMIT_MAX_CLIENTS", dst: &rl.MaxKeys,
+		Doc: "most clients (tokens and addresses) with a rate limit bucket in memory; 0: 100000",
+		check: func() error {
+			if rl.MaxKeys < 0 {
+				return fmt.Errorf("%d: want 0 or more", rl.MaxKeys)
+			}
+			return nil
+		}})
+	ss = append(ss, []*setting{
 		{Key: "log.format", Flag: "log-format", Env: "RISKMAP_LOG_FORMAT", dst: &c.LogFormat,
 			Doc: "log format on stderr: text (key=value) or json (one object a line)", check: oneOf(&c.LogFormat, "text", "json")},
 		{Key: "log.level", Flag: "log-level", Env: "RISKMAP_LOG_LEVEL", dst: &c.LogLevel,
@@ -255,7 +317,7 @@ func serveSettings(c *serveConfig) []*setting {
 				_, err := parseLogLevel(c.LogLevel)
 				return err
 			}},
-	}
+	}...)
 	for _, s := range ss {
 		s.def = formatValue(s.dst)
 	}
@@ -505,6 +567,15 @@ func setTOML(dst any, v any) error {
 			return fmt.Errorf("%s: want an integer", tomlType(v))
 		}
 		return setInt(dst, n)
+	case *float64:
+		switch n := v.(type) {
+		case float64:
+			*d = n
+		case int64:
+			*d = float64(n)
+		default:
+			return fmt.Errorf("%s: want a number", tomlType(v))
+		}
 	case *time.Duration:
 		s, ok := v.(string)
 		if !ok {
@@ -581,6 +652,12 @@ func parseText(dst any, v string) error {
 			return fmt.Errorf("%q: want an integer", v)
 		}
 		return setInt(dst, n)
+	case *float64:
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return fmt.Errorf("%q: want a number", v)
+		}
+		*d = n
 	case *time.Duration:
 		t, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -612,6 +689,12 @@ func formatValue(dst any) string {
 		return strconv.Itoa(*d)
 	case *int64:
 		return strconv.FormatInt(*d, 10)
+	case *float64:
+		f := strconv.FormatFloat(*d, 'f', -1, 64)
+		if !strings.ContainsAny(f, ".eEnN") {
+			f += ".0" // a TOML float, not an integer
+		}
+		return f
 	case *time.Duration:
 		return tomlString(formatDuration(*d))
 	case *[]string:

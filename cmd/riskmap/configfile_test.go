@@ -70,9 +70,16 @@ cluster_below = 12
 enabled = false
 [log]
 format = "json"
+[http]
+cors_origins = ["https://a.example", "https://b.example"]
+trusted_proxies = ["10.0.0.0/8"]
+[limits]
+tiles_per_second = 12
+reads_per_second = 1.5
 `)
 	c, cf, err := loadArgs(t,
-		map[string]string{"RISKMAP_CONFIG": file, "RISKMAP_ADDR": ":9002", "RISKMAP_TILE_CACHE_MB": "32", "RISKMAP_SESSION_TTL": "1h", "RISKMAP_LOG_LEVEL": ""},
+		map[string]string{"RISKMAP_CONFIG": file, "RISKMAP_ADDR": ":9002", "RISKMAP_TILE_CACHE_MB": "32", "RISKMAP_SESSION_TTL": "1h", "RISKMAP_LOG_LEVEL": "",
+			"RISKMAP_TRUSTED_PROXIES": "127.0.0.1, ::1", "RISKMAP_LIMIT_READS_BURST": "7"},
 		"--addr", ":9003", "--ingest", "--event-flush", "20ms")
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +99,12 @@ format = "json"
 		{"log.level", "default", c.LogLevel, "info"}, // an empty variable is unset
 		{"store.gpkg", "default", c.Store.GPKG, defaultGPKG},
 		{"server.read_timeout", "default", c.Opt.readTimeout, defaultReadTimeout},
+		{"http.cors_origins", "file " + file + ":13", strings.Join(c.Opt.corsOrigins, " "), "https://a.example https://b.example"},
+		{"http.trusted_proxies", "env RISKMAP_TRUSTED_PROXIES", strings.Join(c.Opt.trustedProxies, " "), "127.0.0.1 ::1"},
+		{"limits.tiles_per_second", "file " + file + ":16", c.Opt.rateLimits.Tiles.PerSecond, 12.0},
+		{"limits.reads_per_second", "file " + file + ":17", c.Opt.rateLimits.Reads.PerSecond, 1.5},
+		{"limits.reads_burst", "env RISKMAP_LIMIT_READS_BURST", c.Opt.rateLimits.Reads.Burst, 7},
+		{"limits.writes_burst", "default", c.Opt.rateLimits.Writes.Burst, 100},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want || sourceOf(cf, tt.key) != tt.source {
@@ -154,6 +167,21 @@ func TestConfigProblems(t *testing.T) {
 			file: "[server]\naddr = \":1\"\naddr = \":2\"\n",
 			want: []string{"config file: Key 'server.addr' has already been defined. (file FILE:3)"},
 			is:   []error{errConfigFile},
+		},
+		{
+			name: "HTTP settings",
+			file: "[http]\ncors_origins = \"https://a.example\"\n[limits]\nreads_per_second = -1\ntiles_burst = 1.5\n",
+			env:  map[string]string{"RISKMAP_TRUSTED_PROXIES": "nginx", "RISKMAP_METRICS_TOKEN": "short"},
+			args: []string{"--cors-origins", "https://a.example/path"},
+			want: []string{
+				"http.cors_origins: bad value: a string: want an array of strings (file FILE:2)",
+				"limits.tiles_burst: bad value: a float: want an integer (file FILE:5)",
+				`http.cors_origins: bad value: httpapi: CORS origin "https://a.example/path": want scheme://host[:port], e.g. https://gis.example.gov.cn (flag --cors-origins)`,
+				`http.trusted_proxies: bad value: httpapi: trusted proxy "nginx": not an IP address or CIDR prefix (env RISKMAP_TRUSTED_PROXIES)`,
+				"limits.reads_per_second: bad value: -1: want 0 or more (file FILE:4)",
+				"http.metrics_token_file: bad value: metrics token: shorter than 16 characters (env RISKMAP_METRICS_TOKEN)",
+			},
+			is: []error{errBadValue, errBadValue, errBadValue, errBadValue, errBadValue, errBadValue},
 		},
 		{
 			name: "short write token",
@@ -267,6 +295,7 @@ func clearConfigEnv(t *testing.T) {
 	}
 	t.Setenv("RISKMAP_CONFIG", "")
 	t.Setenv("RISKMAP_WRITE_TOKEN", "")
+	t.Setenv("RISKMAP_METRICS_TOKEN", "")
 }
 
 // TestConfigCheck runs riskmap config check: on the example (golden output, exit

@@ -92,6 +92,16 @@ type serveOptions struct {
 	// shutdownGrace is how long in-flight requests may take to finish once the
 	// server is told to stop (0: defaultShutdownGrace).
 	shutdownGrace time.Duration
+	// rateLimits are the request budgets per token or client address (zero:
+	// none); corsOrigins the origins allowed to call the API; trustedProxies the
+	// proxies whose forwarding headers name the client (httpapi.Config).
+	rateLimits     httpapi.RateLimits
+	corsOrigins    []string
+	trustedProxies []string
+	// metricsToken must come with every scrape of /metrics; empty: open.
+	metricsToken string
+	// noMetrics turns /metrics off.
+	noMetrics bool
 }
 
 // orDefault is d, or def when d is 0.
@@ -146,7 +156,11 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	hcfg := httpapi.Config{Registry: reg, Store: s, Index: ix, Logger: log,
 		Tiles: tiles.NewService(rd, cache), PublicURL: opt.publicURL, Readiness: follower, Events: hub,
 		SensorStore: s, EditStore: s, WriteToken: opt.writeToken, Tokens: s, ReadAccess: opt.readAccess, SessionTTL: opt.sessionTTL,
-		Page: static.FS(), RequestTimeout: orDefault(opt.requestTimeout, defaultRequestTimeout)}
+		Page: static.FS(), RequestTimeout: orDefault(opt.requestTimeout, defaultRequestTimeout),
+		RateLimits: opt.rateLimits, CORSOrigins: opt.corsOrigins, MetricsToken: opt.metricsToken}
+	if hcfg.TrustedProxies, err = httpapi.ParseTrustedProxies(opt.trustedProxies); err != nil {
+		return err
+	}
 	hcfg.Basemap, err = basemap(opt)
 	if err != nil {
 		return err
@@ -182,6 +196,9 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 			return st
 		}
 	}
+	if !opt.noMetrics {
+		hcfg.Metrics = newMetrics(reg, s, ix, cache, follower, hub, ing, consumer)
+	}
 	handler, err := httpapi.New(hcfg)
 	if err != nil {
 		return err
@@ -200,30 +217,37 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// The background work stops in two steps at shutdown: first the MQTT
-	// consumer (nothing more is taken from the broker), then everything else.
-	feedCtx, stopFeed := context.WithCancel(ctx)
-	mqttCtx, stopMQTT := context.WithCancel(feedCtx)
-	defer stopMQTT()
+	// The background work stops in two steps at shutdown: first the intake —
+	// the wait for the schema and the MQTT consumer, so nothing more is taken
+	// from the broker — then everything else. Not with ctx: the hub must still
+	// run when the shutdown ends the streams with their shutdown event.
+	feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+	intakeCtx, stopIntake := context.WithCancel(feedCtx)
+	defer stopIntake()
 	var bg sync.WaitGroup // the sensor services: they write to s until they stop
-	var mqttDone sync.WaitGroup
 	defer func() { stopFeed(); bg.Wait() }()
 	hubDone := make(chan struct{})
 	go func() { hub.Run(feedCtx); close(hubDone) }()
 	defer func() { stopFeed(); <-hubDone }()
+	// intakeDone is closed once the MQTT consumer has stopped, or is known never
+	// to start; every bg.Go has been called by then.
+	intakeDone := make(chan struct{})
+	endIntake := sync.OnceFunc(func() { close(intakeDone) })
 	feedErr := make(chan error, 1)
 	go func() {
-		if err := waitForSchema(feedCtx, s, log); err != nil {
+		if err := waitForSchema(intakeCtx, s, log); err != nil {
+			endIntake()
 			feedErr <- err
 			return
 		}
 		bg.Go(func() { ingest.NewRelay(s, hub, log).Run(feedCtx) })
 		if ing != nil {
 			bg.Go(func() { _ = ing.Run(feedCtx) })
-			if consumer != nil {
-				mqttDone.Add(1)
-				bg.Go(func() { defer mqttDone.Done(); _ = consumer.Run(mqttCtx) })
-			}
+		}
+		if consumer != nil {
+			bg.Go(func() { defer endIntake(); _ = consumer.Run(intakeCtx) })
+		} else {
+			endIntake()
 		}
 		feedErr <- follower.Run(feedCtx)
 	}()
@@ -247,7 +271,7 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 	return shutdown(shutdownSteps{
 		log: log, grace: orDefault(opt.shutdownGrace, defaultShutdownGrace), srv: srv, served: errc, hub: hub,
 		cancelRequests: cancelRequests,
-		stopMQTT:       func() { stopMQTT(); mqttDone.Wait() },
+		stopMQTT:       func() { stopIntake(); <-intakeDone },
 		stopBackground: func() { stopFeed(); bg.Wait(); <-hubDone },
 		closeStore:     closeStore,
 	}, stopErr)

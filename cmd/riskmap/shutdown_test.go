@@ -9,11 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"riskmap/internal/pgtest"
 	"riskmap/internal/sensortest"
@@ -22,18 +25,23 @@ import (
 // TestGracefulShutdown runs `riskmap serve` on PostGIS and sends it SIGTERM while
 // a reading batch is half sent (its handler already reading the body), an event
 // stream is open and readings are being posted. The listener closes at once (new
-// connections are refused), the half-sent batch completes with 200, the stream
+// connections are refused), the half-sent batch completes with 200, the MQTT
+// consumer stops and disconnects (what it acknowledged is stored), the stream
 // gets the shutdown event with its retry hint and then ends cleanly, every
 // reading answered 200 is in the database after the exit, and the process exits
 // 0 with "shutdown complete", within the grace period.
 func TestGracefulShutdown(t *testing.T) {
+	mqttURL := sensortest.MQTTURL(t)
 	url := pgtest.NewDatabase(t)
 	const sensors = 20
 	st := sensortest.Seed(t, url, sensors)
 	bin := buildBinary(t)
 	const grace = 30 * time.Second
+	suffix := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	topic := "riskmap/readings/shutdown-test-" + suffix
 	p := startProc(t, bin, "", 90*time.Second, "--database-url", url, "--shutdown-grace", grace.String(),
-		"--spool-dir", t.TempDir(), "--event-flush", "50ms", "--log-format", "json")
+		"--spool-dir", t.TempDir(), "--event-flush", "50ms", "--log-format", "json",
+		"--mqtt-url", mqttURL, "--mqtt-topic", topic+"/#", "--mqtt-client-id", "riskmap-shutdown-test-"+suffix)
 	addr := strings.TrimPrefix(p.base, "http://")
 	client := &http.Client{Timeout: 20 * time.Second}
 
@@ -68,6 +76,22 @@ func TestGracefulShutdown(t *testing.T) {
 		code, err := post([]byte("[]"))
 		return err == nil && code == http.StatusOK
 	})
+	mqttStats := func() (subscribed bool, durable int64) {
+		resp, err := client.Get(p.base + "/api/v1/ingest/stats")
+		if err != nil {
+			return false, -1
+		}
+		defer resp.Body.Close()
+		var st struct {
+			MQTT struct {
+				Subscribed      bool
+				Stored, Spooled int64
+			} `json:"mqtt"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		return st.MQTT.Subscribed, st.MQTT.Stored + st.MQTT.Spooled
+	}
+	sensortest.WaitFor(t, 60*time.Second, "MQTT subscribed", func() bool { ok, _ := mqttStats(); return ok })
 
 	// The event stream, read line by line until it ends.
 	sctx, cancelStream := context.WithCancel(context.Background())
@@ -137,7 +161,33 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 		}
 	}()
+	// Readings over MQTT (QoS 1), one a message, from before SIGTERM on; their
+	// times are apart from the HTTP ones (10 hours before).
+	mqttFrom := start.Add(-10 * time.Hour)
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID("riskmap-shutdown-pub-" + suffix))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(100)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 0; ; i++ {
+			select {
+			case <-stopPosting:
+				return
+			default:
+			}
+			s := int64(i%sensors + 1)
+			payload, _ := json.Marshal(map[string]any{"sensor_id": s, "time": mqttFrom.Add(time.Duration(i) * time.Second).Format(time.RFC3339), "value": 1.5})
+			pub.Publish(fmt.Sprintf("%s/%d", topic, s), 1, false, payload).WaitTimeout(10 * time.Second)
+		}
+	}()
 	<-twoAcked
+	// Wait until the consumer has made some readings durable (and acknowledged
+	// them); those counted just before SIGTERM must be in the store after exit.
+	var mqttDurable int64
+	sensortest.WaitFor(t, 30*time.Second, "MQTT readings stored", func() bool { _, mqttDurable = mqttStats(); return mqttDurable >= 20 })
 
 	sigAt := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -154,6 +204,7 @@ func TestGracefulShutdown(t *testing.T) {
 	})
 	close(stopPosting)
 	<-posted
+	<-published
 
 	// The slow request completes.
 	if _, err := slow.Write(slowBody[len(slowBody)/2:]); err != nil {
@@ -228,5 +279,17 @@ func TestGracefulShutdown(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d acknowledged readings are not stored", missing, len(want))
 	}
-	t.Logf("SIGTERM → exit in %v; %d readings acknowledged, %d of them stored", took.Round(time.Millisecond), len(want), len(want)-missing)
+	var overMQTT int64
+	for k := range stored {
+		if k.at.Before(start) {
+			overMQTT++
+		}
+	}
+	if overMQTT < mqttDurable {
+		t.Errorf("%d MQTT readings stored, but the consumer had acknowledged %d before SIGTERM", overMQTT, mqttDurable)
+	}
+	if strings.Contains(out, "mqtt: connection lost") {
+		t.Errorf("the MQTT consumer lost its connection instead of disconnecting:\n%s", out)
+	}
+	t.Logf("SIGTERM → exit in %v; %d readings acknowledged over HTTP, %d of them stored; %d over MQTT before SIGTERM, %d stored", took.Round(time.Millisecond), len(want), len(want)-missing, mqttDurable, overMQTT)
 }
