@@ -323,6 +323,21 @@ func TestConfigCheck(t *testing.T) {
 	if out != string(want) {
 		t.Errorf("config check output differs from %s (go test -run TestConfigCheck -update to refresh):\n%s", golden, out)
 	}
+	// The output is a configuration file itself, giving the same values.
+	again := writeFile(t, out)
+	c2, cf2, err := loadArgs(t, nil, "--config", again)
+	if err != nil {
+		t.Fatalf("config check's output as a file: %v", err)
+	}
+	_, cf1, _ := loadArgs(t, nil, "--config", exampleConfig, "--log-format", "json")
+	for i, s := range cf2.settings {
+		if got, want := formatValue(s.dst), formatValue(cf1.settings[i].dst); got != want {
+			t.Errorf("%s: %s from config check's output, %s before", s.Key, got, want)
+		}
+	}
+	if c2.LogFormat != "json" {
+		t.Errorf("log.format from config check's output: %q", c2.LogFormat)
+	}
 
 	t.Setenv("RISKMAP_DATABASE_URL", "postgres://riskmap:s3cret-pass@db.example:5432/riskmap?sslmode=disable")
 	t.Setenv("RISKMAP_CONFIG", exampleConfig)
