@@ -234,7 +234,12 @@ func TestHostileInput(t *testing.T) {
 		before := dataSnapshot(t, st, ss)
 		valid := map[string]string{"layer": "risk_points", "id": fmt.Sprint(rg.point.ID), "layers": "all", "z": "12", "x": "3337",
 			"y": "1780", "kind": "typhoon", "fontstack": "Noto%20Sans%20Regular", "range": "0-255"}
-		client := &http.Client{Timeout: 5 * time.Second}
+		// Redirects are not followed: the router answers a path with dot segments
+		// ("/ogc/collections/../") with a 301 to the cleaned path, so the hostile
+		// segment never reaches a handler (checked below).
+		client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 		var n int
 		var tpl string
 		send := func(method, path string, body string, match, slot string, strict bool) {
@@ -265,6 +270,9 @@ func TestHostileInput(t *testing.T) {
 				return // a stream that accepted its parameters: a read
 			}
 			raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			if dec, err := url.PathUnescape(path); resp.StatusCode == http.StatusMovedPermanently && err == nil && strings.Contains(dec, "..") {
+				return // path cleaning: the handler never saw the segment
+			}
 			if resp.StatusCode >= 500 || strict && (resp.StatusCode < 400) {
 				t.Errorf("%s %.200q (%s) body %.200q: %d %.300s", method, path, slot, body, resp.StatusCode, raw)
 			}
@@ -295,7 +303,14 @@ func TestHostileInput(t *testing.T) {
 					// Query parameters: every name with the hostile value, and the
 					// hostile value as a name.
 					for _, name := range queryNames {
-						send(m, path+"?"+name+"="+url.QueryEscape(c), "", stale, "query "+name, !freeText[name] || m != http.MethodGet && m != http.MethodHead)
+						strictQ := !freeText[name] || m != http.MethodGet && m != http.MethodHead
+						if rt.tpl == "/ogc/collections/{layer}/items" && name == "limit" && strings.Trim(c, "0123456789") == "" && c != "" {
+							// OGC API – Features Part 1, /req/core/query-param-limit: a
+							// limit above the maximum is answered with the maximum, not
+							// refused (the page's numberReturned shows it).
+							strictQ = false
+						}
+						send(m, path+"?"+name+"="+url.QueryEscape(c), "", stale, "query "+name, strictQ)
 					}
 					send(m, path+"?"+url.QueryEscape(c)+"=1", "", stale, "query name", true)
 					// If-Match.
