@@ -14,8 +14,17 @@ import (
 
 // exportRoutes registers GET /api/v1/export.
 func (s *server) exportRoutes(r *mux.Router) {
-	r.Handle("/api/v1/export", s.handle(s.exportLayer)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/export", s.handle(s.exportLayer)).Methods(http.MethodGet, http.MethodHead).Name(exportRoute)
 }
+
+// exportRoute names the export route, so withTimeout gives it ExportTimeout
+// instead of the request timeout.
+const exportRoute = "export"
+
+// ExportTimeout bounds one export download, encoding and sending included: a whole
+// layer to a slow client takes longer than an API answer. The handler also moves
+// the connection's write deadline (the server's WriteTimeout) to the same bound.
+const ExportTimeout = 10 * time.Minute
 
 // exportLayer: GET /api/v1/export?layer=&format=geojson|csv|gpkg[&bbox=minlon,minlat,
 // maxlon,maxlat][&crs=wgs84|gcj02][&filters] — one layer as a file to download (see
@@ -52,6 +61,11 @@ func (s *server) exportLayer(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
 		return nil
+	}
+	if dl, ok := r.Context().Deadline(); ok {
+		// The server's WriteTimeout would cut a long download; the context's deadline
+		// (ExportTimeout) is the bound. Not every ResponseWriter supports it.
+		_ = http.NewResponseController(w).SetWriteDeadline(dl)
 	}
 	cw := &countingWriter{w: w}
 	if err := e.WriteTo(r.Context(), cw); err != nil {

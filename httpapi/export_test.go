@@ -258,6 +258,52 @@ func TestExportClientGone(t *testing.T) {
 
 }
 
+// TestExportOutlivesRequestTimeout: a download is bounded by ExportTimeout, not by
+// the request timeout of API answers: a client reading slowly past RequestTimeout
+// still gets the whole layer, while an ordinary route times out.
+func TestExportOutlivesRequestTimeout(t *testing.T) {
+	reg := layers.New()
+	ix := index.New(reg)
+	var ms []index.Mutation
+	for i := range 20000 {
+		ms = append(ms, index.Mutation{Op: feature.Insert, Feature: feature.Feature{Layer: layers.RiskPoints, ID: int64(i + 1), Version: 1,
+			Geometry: orb.Point{114.1 + float64(i%200)*0.0005, 22.5 + float64(i/200)*0.0005},
+			Props: map[string]any{"external_id": fmt.Sprintf("RP-%d", i+1), "name": "风险点" + strings.Repeat("长", 200),
+				"category": "fire", "address": nil, "subdistrict": nil, "cause": nil, "measures": nil, "responsible_dept": nil,
+				"risk_grade": "low", "hazard_status": "open"}}})
+	}
+	if _, err := ix.Apply(ms...); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 200 * time.Millisecond
+	srv := httptest.NewServer(mustNew(t, Config{Registry: reg, Index: ix, RequestTimeout: timeout}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/export?layer=risk_points&format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", resp.StatusCode)
+	}
+	start := time.Now()
+	var rows int
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		rows++
+		if rows%2000 == 0 {
+			time.Sleep(timeout / 2) // a slow client: the whole read takes 5 request timeouts (12 MB, more than socket buffers hold)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("after %d rows and %v: %v", rows, time.Since(start), err)
+	}
+	if rows != 20001 || time.Since(start) < timeout {
+		t.Fatalf("%d lines (want the header and 20000 rows) in %v", rows, time.Since(start))
+	}
+}
+
 // FuzzExportQuery: any query string is either an export (200, a download) or a
 // 400 JSON error naming a parameter; never another status, never a panic.
 func FuzzExportQuery(f *testing.F) {

@@ -293,14 +293,19 @@ func (s *server) handle(fn func(http.ResponseWriter, *http.Request) error) http.
 }
 
 // withTimeout gives each request a context that ends after the request timeout —
-// except the event stream, which lasts as long as its client.
+// except the event stream, which lasts as long as its client, and an export
+// download, which gets ExportTimeout.
 func (s *server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() == eventsRoute {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		timeout := s.timeout
+		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() == exportRoute {
+			timeout = max(timeout, ExportTimeout)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
