@@ -193,32 +193,8 @@ func runExport(ctx context.Context, st storeSpec, reg *layers.Registry, req expo
 // openExportStore opens the chosen store to read. A GeoPackage must exist already
 // and not be held by a running server.
 func openExportStore(ctx context.Context, st storeSpec, reg *layers.Registry) (exportStore, error) {
-	var s exportStore
-	if st.DatabaseURL != "" {
-		ps, err := postgis.Open(ctx, st.DatabaseURL, reg)
-		if err != nil {
-			return nil, err
-		}
-		s = ps
-	} else {
-		if _, err := os.Stat(st.GPKG); err != nil {
-			return nil, fmt.Errorf("%s: %w (give the store's --gpkg file, or --database-url)", st.GPKG, err)
-		}
-		gs, err := gpkg.Open(ctx, st.GPKG, reg)
-		if errors.Is(err, gpkg.ErrLocked) {
-			return nil, fmt.Errorf("%w\nA running riskmap serve holds %s: download the export from it instead "+
-				"(GET /api/v1/export?layer=...&format=...), or stop it first", err, st.GPKG)
-		}
-		if err != nil {
-			return nil, err
-		}
-		s = gs
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("%w (run riskmap migrate)", err)
-	}
-	return s, nil
+	return st.openExisting(ctx, reg, "give the store's --gpkg file, or --database-url",
+		"download the export from it instead (GET /api/v1/export?layer=...&format=...), or stop it first")
 }
 
 // oneLayer is a store streaming only one layer (the others load empty).

@@ -314,30 +314,11 @@ func importOptions(crs string, maps, sets, values []string, idPrefix string) (im
 	return importer.Options{CRS: c, Map: m, Set: st, Values: v, IDPrefix: idPrefix}, 0, nil
 }
 
-// openImportStore opens the chosen store, which must exist and be migrated.
+// openImportStore opens the chosen store, which must exist and be migrated, and
+// must not be held by a running server.
 func openImportStore(ctx context.Context, st storeSpec, reg *layers.Registry) (importStore, error) {
-	var s importStore
-	if st.DatabaseURL != "" {
-		p, err := postgis.Open(ctx, st.DatabaseURL, reg)
-		if err != nil {
-			return nil, err
-		}
-		s = p
-	} else {
-		if _, err := os.Stat(st.GPKG); err != nil {
-			return nil, fmt.Errorf("store %s: %w (create it with riskmap migrate --gpkg %s, or give --database-url)", st.GPKG, err, st.GPKG)
-		}
-		g, err := gpkg.Open(ctx, st.GPKG, reg)
-		if err != nil {
-			return nil, err
-		}
-		s = g
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return st.openExisting(ctx, reg, "create it with riskmap migrate --gpkg "+st.GPKG+", or give --database-url",
+		"stop it first: the import writes the file itself, in one transaction")
 }
 
 // storeRowErrors returns the *store.RowError in err (one, or several joined).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -145,4 +146,49 @@ func prepareGPKG(ctx context.Context, s *gpkg.Store, reg *layers.Registry, out i
 	}
 	fmt.Fprintf(out, "%s: wrote the demo dataset (%d sensors, %d readings of history) in %v\n", s.Path(), res.Sensors, res.Readings, res.Elapsed.Round(time.Millisecond))
 	return nil
+}
+
+// cliStore is what the command-line tools that work on an existing store need:
+// tokens, import and export. Both stores are one.
+type cliStore interface {
+	tokenStore
+	importStore
+	exportStore
+}
+
+var (
+	_ cliStore = (*postgis.Store)(nil)
+	_ cliStore = (*gpkg.Store)(nil)
+)
+
+// openExisting opens the chosen store for a command-line tool: PostGIS, or a
+// GeoPackage that must exist already (missing: what to do instead, in the error)
+// and not be held by a running serve (held: what to do instead). The schema must be
+// at this binary's version.
+func (st storeSpec) openExisting(ctx context.Context, reg *layers.Registry, missing, held string) (cliStore, error) {
+	var s cliStore
+	if st.DatabaseURL != "" {
+		ps, err := postgis.Open(ctx, st.DatabaseURL, reg)
+		if err != nil {
+			return nil, err
+		}
+		s = ps
+	} else {
+		if _, err := os.Stat(st.GPKG); err != nil {
+			return nil, fmt.Errorf("%s: %w (%s)", st.GPKG, err, missing)
+		}
+		gs, err := gpkg.Open(ctx, st.GPKG, reg)
+		if errors.Is(err, gpkg.ErrLocked) {
+			return nil, fmt.Errorf("%w\nA running riskmap serve holds %s: %s", err, st.GPKG, held)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s = gs
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%w (run riskmap migrate)", err)
+	}
+	return s, nil
 }

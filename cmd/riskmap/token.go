@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 
 	"riskmap/layers"
 	"riskmap/store"
-	"riskmap/store/gpkg"
-	"riskmap/store/postgis"
 )
 
 const tokenUsage = `Usage: riskmap token <create|list|revoke> [flags]
@@ -60,33 +57,8 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // openTokenStore opens the chosen store for the token commands. A GeoPackage must
 // exist already (serve or migrate makes it) and not be held by a running server.
 func openTokenStore(ctx context.Context, st storeSpec) (tokenStore, error) {
-	reg := layers.New()
-	var s tokenStore
-	if st.DatabaseURL != "" {
-		ps, err := postgis.Open(ctx, st.DatabaseURL, reg)
-		if err != nil {
-			return nil, err
-		}
-		s = ps
-	} else {
-		if _, err := os.Stat(st.GPKG); err != nil {
-			return nil, fmt.Errorf("%s: %w (run riskmap serve or riskmap migrate first, or give --database-url)", st.GPKG, err)
-		}
-		gs, err := gpkg.Open(ctx, st.GPKG, reg)
-		if errors.Is(err, gpkg.ErrLocked) {
-			return nil, fmt.Errorf("%w\nA running riskmap serve holds %s: manage tokens through its admin API instead "+
-				"(GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id} with an admin token), or stop it first", err, st.GPKG)
-		}
-		if err != nil {
-			return nil, err
-		}
-		s = gs
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("%w (run riskmap migrate)", err)
-	}
-	return s, nil
+	return st.openExisting(ctx, layers.New(), "run riskmap serve or riskmap migrate first, or give --database-url",
+		"manage tokens through its admin API instead (GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id} with an admin token), or stop it first")
 }
 
 // cliActor is who created a token from the command line, as recorded.
