@@ -13,8 +13,9 @@ import (
 //   - the least-squares slope of heap in use against time is at most MaxSlope
 //     MB per minute (1 MB = 1e6 bytes), and
 //   - the median of the last minute is within Tolerance (a fraction) of the
-//     median of the first minute after the warm-up (the third minute with the
-//     default 2-minute warm-up).
+//     median of the first minute after the warm-up (the sixth minute with the
+//     default 5-minute warm-up, which covers the fill of the server's bounded
+//     buffers: the event hub's 50,000-event window, the sensors' histories).
 //
 // A leak shows in both: a steady rise in the slope, a step in the medians.
 type FlatRule struct {

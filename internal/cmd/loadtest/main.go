@@ -124,7 +124,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.csvPath, "csv", "", "write the per-second samples to this CSV file")
 	fs.StringVar(&c.svgPath, "svg", "", "write the chart of latency and memory over time to this SVG file")
 	fs.StringVar(&c.title, "title", "", "the chart's title (default from the mode and the date)")
-	fs.DurationVar(&c.flat.Warmup, "warmup", 2*time.Minute, "soak: the heap is judged after this warm-up")
+	fs.DurationVar(&c.flat.Warmup, "warmup", 5*time.Minute, "soak: the heap is judged after this warm-up; it must cover the fill of the bounded buffers (the event window's 50,000 events take about 4 minutes at this load, the sensors' 512-reading histories 3.5)")
 	fs.Float64Var(&c.flat.MaxSlope, "max-slope", 1, "soak: largest least-squares slope of heap in use after the warm-up, MB/min")
 	fs.Float64Var(&c.flat.Tolerance, "tolerance", 0.10, "soak: largest relative change between the medians of the first minute after the warm-up and of the last minute")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 30*time.Second, "how long to wait for the server's /readyz (with -pid: unless the process ends)")
