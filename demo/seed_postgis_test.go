@@ -41,6 +41,10 @@ func TestSeedPostGIS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The history of a store ends when it is seeded (truncated to the minute), so
+	// none of it is older than DefaultHistory before this moment; now() at query
+	// time is not a bound, as a slow run can cross a minute between the two.
+	seededAfter := time.Now()
 	a := seededStore(t, ds)
 	b := seededStore(t, ds)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -104,21 +108,23 @@ func TestSeedPostGIS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldest := seededAfter.Truncate(time.Minute).Add(-DefaultHistory)
 	readingChecks := []struct {
 		what string
 		sql  string
+		args []any
 		want int64
 	}{
-		{"readings", "SELECT count(*) FROM readings", int64(len(hist))},
-		{"drill readings", "SELECT count(*) FROM readings WHERE drill", 0},
-		{"readings in the future", "SELECT count(*) FROM readings WHERE time > now()", 0},
-		{"readings older than the history", "SELECT count(*) FROM readings WHERE time < now() - interval '6 hours 1 minute'", 0},
-		{"sensors without history", "SELECT count(*) FROM sensors s WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sensor_id = s.id)", 0},
-		{"history readings out of range", "SELECT count(*) FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE r.value NOT BETWEEN s.range_min AND s.range_max", 0},
+		{"readings", "SELECT count(*) FROM readings", nil, int64(len(hist))},
+		{"drill readings", "SELECT count(*) FROM readings WHERE drill", nil, 0},
+		{"readings in the future", "SELECT count(*) FROM readings WHERE time > now()", nil, 0},
+		{"readings older than the history", "SELECT count(*) FROM readings WHERE time < $1", []any{oldest}, 0},
+		{"sensors without history", "SELECT count(*) FROM sensors s WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.sensor_id = s.id)", nil, 0},
+		{"history readings out of range", "SELECT count(*) FROM readings r JOIN sensors s ON s.id = r.sensor_id WHERE r.value NOT BETWEEN s.range_min AND s.range_max", nil, 0},
 	}
 	for _, c := range readingChecks {
 		var got int64
-		if err := a.Pool().QueryRow(ctx, c.sql).Scan(&got); err != nil || got != c.want {
+		if err := a.Pool().QueryRow(ctx, c.sql, c.args...).Scan(&got); err != nil || got != c.want {
 			t.Errorf("%s: %d (err %v), want %d", c.what, got, err, c.want)
 		}
 	}
