@@ -216,8 +216,8 @@ func sqlStats(t *testing.T, url string) map[string]layerStats {
 func servedStats(t *testing.T, bin, url string) map[string]layerStats {
 	t.Helper()
 	r := startReplica(t, bin, "riskmap on the restored database", url, false)
-	defer r.stop(t)
-	resp, err := http.Get(r.base + "/api/v1/stats")
+	defer r.Stop(t)
+	resp, err := http.Get(r.Base + "/api/v1/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +230,8 @@ func servedStats(t *testing.T, bin, url string) map[string]layerStats {
 		t.Fatalf("stats: %d %v", resp.StatusCode, err)
 	}
 	token := strings.TrimSpace(run(t, bin, "token", "create", "--role", "editor", "--name", "restore check", "--database-url", url))
-	v := featureVersionOf(t, r.base, "slopes", 1)
-	req, _ := http.NewRequest(http.MethodPatch, r.base+"/api/v1/features/slopes/1", strings.NewReader(`{"type":"Feature","properties":{"name":"恢复后编辑"}}`))
+	v := featureVersionOf(t, r.Base, "slopes", 1)
+	req, _ := http.NewRequest(http.MethodPatch, r.Base+"/api/v1/features/slopes/1", strings.NewReader(`{"type":"Feature","properties":{"name":"恢复后编辑"}}`))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("If-Match", fmt.Sprintf(`"%d"`, v))
 	pr, err := http.DefaultClient.Do(req)
@@ -243,13 +243,13 @@ func servedStats(t *testing.T, bin, url string) map[string]layerStats {
 	if pr.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH slope 1: %d %s", pr.StatusCode, pb)
 	}
-	for deadline := time.Now().Add(15 * time.Second); featureVersionOf(t, r.base, "slopes", 1) != v+1; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); featureVersionOf(t, r.Base, "slopes", 1) != v+1; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the edit of slope 1 is not served 15 s after it was acknowledged")
 		}
 	}
-	if strings.Contains(r.output(), "reload") {
-		t.Errorf("riskmap reloaded while following the restored database:\n%s", r.output())
+	if strings.Contains(r.Output(), "reload") {
+		t.Errorf("riskmap reloaded while following the restored database:\n%s", r.Output())
 	}
 	return body.Layers
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"riskmap/internal/pgtest"
+	"riskmap/internal/proctest"
 )
 
 // edits is how many features the test changes through nginx, one after another.
@@ -59,7 +60,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reps := []*replica{
+	reps := []*proctest.Proc{
 		startReplica(t, bin, "replica 1 (ingest)", dbURL, true),
 		startReplica(t, bin, "replica 2", dbURL, false),
 		startReplica(t, bin, "replica 3", dbURL, false),
@@ -70,12 +71,12 @@ func TestReplicasBehindNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := nginxSite{HTTPAddr: freeAddr(t), HTTPSAddr: freeAddr(t), Cert: cert, Key: key,
+	site := nginxSite{HTTPAddr: proctest.FreeAddr(t), HTTPSAddr: proctest.FreeAddr(t), Cert: cert, Key: key,
 		AccessLog: filepath.Join(dir, "riskmap.access.log"), ErrorLog: filepath.Join(dir, "riskmap.error.log")}
 	for _, r := range reps {
-		site.Upstreams = append(site.Upstreams, r.addr)
+		site.Upstreams = append(site.Upstreams, r.Addr)
 	}
-	site.Ingest = reps[0].addr
+	site.Ingest = reps[0].Addr
 	startNginx(t, nginxBin, dir, renderSite(t, string(shipped), site), site.HTTPSAddr)
 	lb := "https://" + site.HTTPSAddr
 	c := tlsClient(certs)
@@ -164,7 +165,7 @@ func TestReplicasBehindNginx(t *testing.T) {
 	measureConnections(t, pool, reps)
 
 	// One replica stopped (as in a rolling restart): reads through nginx still answer.
-	reps[2].stop(t)
+	reps[2].Stop(t)
 	for i := range 12 {
 		resp, err := c.Get(lb + "/api/v1/stats")
 		if err != nil {
@@ -182,18 +183,18 @@ func TestReplicasBehindNginx(t *testing.T) {
 // at version (the feature route, cheap: the time it first does is the change-feed
 // lag), then until a nearby query at np finds it there and the z16 tile at np holds
 // it with name. It returns both times since acked; after 15 s the test fails.
-func waitServed(t *testing.T, r *replica, id, version int64, np orb.Point, name string, acked time.Time) (feature, all time.Duration) {
-	for featureVersion(t, r.base, id) < version {
+func waitServed(t *testing.T, r *proctest.Proc, id, version int64, np orb.Point, name string, acked time.Time) (feature, all time.Duration) {
+	for featureVersion(t, r.Base, id) < version {
 		if time.Since(acked) > 15*time.Second {
-			t.Errorf("%s: feature %d version %d not served 15 s after the edit was acknowledged", r.name, id, version)
+			t.Errorf("%s: feature %d version %d not served 15 s after the edit was acknowledged", r.Name, id, version)
 			return 0, 0
 		}
 		time.Sleep(time.Millisecond)
 	}
 	feature = time.Since(acked)
-	for nearbyFirst(t, r.base, np) != id || tileName(t, r.base, np, id) != name {
+	for nearbyFirst(t, r.Base, np) != id || tileName(t, r.Base, np, id) != name {
 		if time.Since(acked) > 15*time.Second {
-			t.Errorf("%s: feature %d version %d served, but not in a nearby query and the z16 tile at its new place 15 s after the edit", r.name, id, version)
+			t.Errorf("%s: feature %d version %d served, but not in a nearby query and the z16 tile at its new place 15 s after the edit", r.Name, id, version)
 			return 0, 0
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -334,7 +335,7 @@ func checkTileJSON(t *testing.T, c *http.Client, lb string) {
 // checkTilePassThrough: a tile asked with gzip through nginx is riskmap's own gzip
 // body with its strong ETag (the same as the replica's, byte for byte), and
 // If-None-Match through nginx answers 304.
-func checkTilePassThrough(t *testing.T, c *http.Client, lb string, r *replica) {
+func checkTilePassThrough(t *testing.T, c *http.Client, lb string, r *proctest.Proc) {
 	t.Helper()
 	tl := maptile.At(orb.Point{114.12, 22.55}, 15)
 	path := fmt.Sprintf("/tiles/all/15/%d/%d.mvt", tl.X, tl.Y)
@@ -352,7 +353,7 @@ func checkTilePassThrough(t *testing.T, c *http.Client, lb string, r *replica) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp, b
 	}
-	direct, db := get(&http.Client{Transport: &http.Transport{DisableCompression: true}}, r.base+path, "")
+	direct, db := get(&http.Client{Transport: &http.Transport{DisableCompression: true}}, r.Base+path, "")
 	via, vb := get(c, lb+path, "")
 	if via.StatusCode != http.StatusOK || via.Header.Get("Content-Encoding") != "gzip" || len(vb) == 0 ||
 		via.Header.Get("ETag") != direct.Header.Get("ETag") || string(vb) != string(db) {
@@ -459,12 +460,12 @@ func checkResume(t *testing.T, c *http.Client, lb string, prev, id int64, first 
 // measureConnections logs the database connections each replica holds, idle and
 // while 8 clients per replica ask for the audit log (a read that goes to the
 // database), and each replica's resident memory.
-func measureConnections(t *testing.T, pool *pgxpool.Pool, reps []*replica) {
+func measureConnections(t *testing.T, pool *pgxpool.Pool, reps []*proctest.Proc) {
 	t.Helper()
 	ctx := context.Background()
 	pids := make([]int, len(reps))
 	for i, r := range reps {
-		pids[i] = r.cmd.Process.Pid
+		pids[i] = r.Cmd.Process.Pid
 	}
 	idle, ok, err := connsByPID(ctx, pool, pids)
 	if err != nil {
@@ -480,7 +481,7 @@ func measureConnections(t *testing.T, pool *pgxpool.Pool, reps []*replica) {
 		for range 8 {
 			wg.Go(func() {
 				for loadCtx.Err() == nil {
-					req, _ := http.NewRequestWithContext(loadCtx, http.MethodGet, r.base+"/api/v1/audit?limit=1000", nil)
+					req, _ := http.NewRequestWithContext(loadCtx, http.MethodGet, r.Base+"/api/v1/audit?limit=1000", nil)
 					if resp, err := http.DefaultClient.Do(req); err == nil {
 						io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
@@ -503,9 +504,9 @@ func measureConnections(t *testing.T, pool *pgxpool.Pool, reps []*replica) {
 	wg.Wait()
 	for i, r := range reps {
 		t.Logf("%s: %d database connections idle, at most %d under load; resident memory %.0f MB",
-			r.name, idle[pids[i]], busy[pids[i]], math.Round(float64(rssKB(t, pids[i]))/1024))
+			r.Name, idle[pids[i]], busy[pids[i]], math.Round(float64(rssKB(t, pids[i]))/1024))
 		if idle[pids[i]] < 2 {
-			t.Errorf("%s holds %d connections: want at least the change feed's and the events' LISTEN connections", r.name, idle[pids[i]])
+			t.Errorf("%s holds %d connections: want at least the change feed's and the events' LISTEN connections", r.Name, idle[pids[i]])
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"riskmap/internal/pgtest"
+	"riskmap/internal/proctest"
 )
 
 // plannerGrants is the read-only role docs/deploy.md gives the planners, made on the
@@ -52,7 +53,7 @@ func TestStreamingStandbyForPlanners(t *testing.T) {
 	r := startReplica(t, bin, "riskmap on the primary", primary.URL(), false)
 	token := strings.TrimSpace(run(t, bin, "token", "create", "--role", "editor", "--name", "standby test", "--database-url", primary.URL()))
 	body := `{"type":"Feature","geometry":{"type":"Point","coordinates":[114.1205,22.5512]},"properties":{"external_id":"S-1","name":"备库可见","category":"fire","risk_grade":"major","subdistrict":"dongmen","responsible_dept":"消防救援大队"}}`
-	code, etag, f := send(t, http.MethodPost, r.base+"/api/v1/features/risk_points", token, "", body)
+	code, etag, f := send(t, http.MethodPost, r.Base+"/api/v1/features/risk_points", token, "", body)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, f)
 	}
@@ -86,7 +87,7 @@ func TestStreamingStandbyForPlanners(t *testing.T) {
 		}
 	}
 	d1 := seen("备库可见")
-	if code, _, f = send(t, http.MethodPatch, fmt.Sprintf("%s/api/v1/features/risk_points/%d", r.base, id), token, etag, `{"type":"Feature","properties":{"name":"备库可见 (改)"}}`); code != http.StatusOK {
+	if code, _, f = send(t, http.MethodPatch, fmt.Sprintf("%s/api/v1/features/risk_points/%d", r.Base, id), token, etag, `{"type":"Feature","properties":{"name":"备库可见 (改)"}}`); code != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", code, f)
 	}
 	d2 := seen("备库可见 (改)")
@@ -110,7 +111,7 @@ func TestStreamingStandbyForPlanners(t *testing.T) {
 	}
 
 	// riskmap serve on the standby: it must not pretend to follow.
-	cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--database-url", standbyURL, "--ingest=false")
+	cmd := exec.Command(bin, "serve", "--addr", proctest.FreeAddr(t), "--database-url", standbyURL, "--ingest=false")
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL=", "RISKMAP_TILE_CACHE_MB=8")
 	done := make(chan struct{})
@@ -207,7 +208,7 @@ func startStandby(t *testing.T, primaryPort int) string {
 	if _, err := os.Stat(filepath.Join(data, "standby.signal")); err != nil {
 		t.Fatalf("pg_basebackup -R wrote no standby.signal: %v", err)
 	}
-	port, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	port, err := strconv.Atoi(proctest.FreeAddr(t)[len("127.0.0.1:"):])
 	if err != nil {
 		t.Fatal(err)
 	}

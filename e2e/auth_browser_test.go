@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,29 +24,14 @@ func TestSignInAndEditorControlsInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "riskmap")
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out)
-	}
-	run("go", "build", "-o", bin, "../cmd/riskmap")
-	run(bin, "migrate")
-	run(bin, "seed", "--demo")
-	editor := strings.TrimSpace(run(bin, "token", "create", "--role", "editor", "--name", "值班员 e2e"))
-	viewer := strings.TrimSpace(run(bin, "token", "create", "--role", "viewer", "--name", "viewer e2e"))
+	bin, run := seededDemo(t, ctx, dbURL)
+	editor := strings.TrimSpace(run("token", "create", "--role", "editor", "--name", "值班员 e2e"))
+	viewer := strings.TrimSpace(run("token", "create", "--role", "viewer", "--name", "viewer e2e"))
 	if !strings.HasPrefix(editor, "rmk_") || !strings.HasPrefix(viewer, "rmk_") || strings.Contains(editor, "\n") {
 		t.Fatalf("token create printed %q and %q, want one token each", editor, viewer)
 	}
 
-	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool"))
 	defer stop()
 	rep := runScript(t, ctx, node, chromium, "auth.mjs", "auth", "--server", base, "--editor", editor, "--viewer", viewer)
 
@@ -95,7 +78,7 @@ func TestSignInAndEditorControlsInBrowser(t *testing.T) {
 
 	// Reading needs a viewer: the page asks to sign in before anything else, then
 	// draws the map and follows the event stream with the session cookie.
-	base, stop2 := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool2"), "--read-access", "viewer")
+	base, stop2 := startServe(t, bin, dbURL, filepath.Join(dir, "spool2"), "--read-access", "viewer")
 	defer stop2()
 	rep = runScript(t, ctx, node, chromium, "auth.mjs", "auth-read-viewer", "--server", base, "--editor", editor, "--viewer", viewer,
 		"--mode", "read-viewer")

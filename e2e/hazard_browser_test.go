@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,26 +29,11 @@ func TestHazardControlInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "riskmap")
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out)
-	}
-	run("go", "build", "-o", bin, "../cmd/riskmap")
-	run(bin, "migrate")
-	run(bin, "seed", "--demo")
-	editor := strings.TrimSpace(run(bin, "token", "create", "--role", "editor", "--name", "整改员 e2e"))
-	viewer := strings.TrimSpace(run(bin, "token", "create", "--role", "viewer", "--name", "viewer e2e"))
+	bin, run := seededDemo(t, ctx, dbURL)
+	editor := strings.TrimSpace(run("token", "create", "--role", "editor", "--name", "整改员 e2e"))
+	viewer := strings.TrimSpace(run("token", "create", "--role", "viewer", "--name", "viewer e2e"))
 
-	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool"))
 	defer stop()
 	resp, err := http.Get(base + "/api/v1/hazards?status=open&limit=1")
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -270,17 +269,8 @@ func TestPlannerAndDispatchInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "riskmap")
-	start := time.Now()
-	for _, args := range [][]string{{"go", "build", "-o", bin, "../cmd/riskmap"}, {bin, "migrate"}, {bin, "seed", "--demo"}} {
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Logf("built, migrated and seeded the demo: %v", time.Since(start).Round(time.Millisecond))
-	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	bin, _ := seededDemo(t, ctx, dbURL)
+	base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool"))
 	defer stop()
 
 	rep := runScript(t, ctx, node, chromium, "planner.mjs", "planner", "--server", base)
@@ -419,7 +409,7 @@ func TestPlannerAndDispatchInBrowser(t *testing.T) {
 
 	// The same tools on a map drawn in GCJ-02 (a server for AMap or Tencent tiles).
 	t.Run("gcj02", func(t *testing.T) {
-		base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool-gcj02"), "--basemap-crs", "gcj02")
+		base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool-gcj02"), "--basemap-crs", "gcj02")
 		defer stop()
 		checkGCJ02Tools(t, runScript(t, ctx, node, chromium, "planner.mjs", "planner-gcj02", "--server", base, "--mode", "gcj02"))
 	})

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -65,22 +63,9 @@ func TestWallMapInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "riskmap")
-	run := func(args ...string) {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	start := time.Now()
-	run("go", "build", "-o", bin, "../cmd/riskmap")
-	run(bin, "migrate")
-	run(bin, "seed", "--demo")
-	t.Logf("built, migrated and seeded the demo: %v", time.Since(start).Round(time.Millisecond))
+	bin, _ := seededDemo(t, ctx, dbURL)
 
-	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool"))
+	base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool"))
 	defer stop()
 
 	// The script stops the server through this hook for its last step.
@@ -236,7 +221,7 @@ func wallMapGCJ02(t *testing.T, ctx context.Context, node, chromium, bin, dbURL,
 	}))
 	defer basemap.Close()
 
-	base, stop := startServe(t, ctx, bin, dbURL, filepath.Join(dir, "spool-gcj02"),
+	base, stop := startServe(t, bin, dbURL, filepath.Join(dir, "spool-gcj02"),
 		"--basemap-url", basemap.URL+"/amap/{z}/{x}/{y}.png", "--basemap-crs", "gcj02", "--basemap-attribution", "test tiles")
 	defer stop()
 	host := strings.TrimPrefix(basemap.URL, "http://")
@@ -293,63 +278,6 @@ func cspAllows(csp, d, origin string) bool {
 		}
 	}
 	return false
-}
-
-// startServe runs riskmap serve on a free port with args and waits until it is
-// ready; stop ends it (and is safe to call twice).
-func startServe(t *testing.T, ctx context.Context, bin, dbURL, spool string, args ...string) (string, func()) {
-	t.Helper()
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	serve := exec.CommandContext(srvCtx, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--spool-dir", spool,
-		"--event-flush", "50ms"}, args...)...)
-	serve.Env = append(os.Environ(), "RISKMAP_DATABASE_URL="+dbURL, "RISKMAP_WRITE_TOKEN="+wallToken, "RISKMAP_MQTT_URL=",
-		"RISKMAP_WRITE_TOKEN_FILE=")
-	serve.Cancel = func() error { return serve.Process.Signal(os.Interrupt) }
-	serve.WaitDelay = 20 * time.Second
-	logR, err := serve.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := serve.Start(); err != nil {
-		stopSrv()
-		t.Fatal(err)
-	}
-	var stopOnce sync.Once
-	served := make(chan error, 1)
-	go func() { served <- serve.Wait() }()
-	stop := func() { stopOnce.Do(func() { stopSrv(); <-served }) }
-	addrRe := regexp.MustCompile(`msg="riskmap serving" addr=(\S+)`)
-	addrc := make(chan string, 1)
-	var logBuf bytes.Buffer
-	var logMu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(logR)
-		for sc.Scan() {
-			logMu.Lock()
-			logBuf.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := addrRe.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("riskmap serve %v log:\n%s", args, logBuf.String())
-			logMu.Unlock()
-		}
-	})
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case <-time.After(60 * time.Second):
-		stop()
-		t.Fatal("riskmap serve did not start within 60 s")
-	}
-	waitReady(t, base)
-	return base, stop
 }
 
 // runWallmap runs wallmap.mjs with args, its report and screenshots going to
@@ -411,23 +339,6 @@ func runScript(t *testing.T, ctx context.Context, node, chromium, script, name s
 		t.Errorf("console error: %s", e)
 	}
 	return &rep
-}
-
-func waitReady(t *testing.T, base string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"ready"`)) {
-				return
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s/readyz not ready within 60 s", base)
 }
 
 func mustJSON(t *testing.T, v any) string {

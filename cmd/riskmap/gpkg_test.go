@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"riskmap/demo"
+	"riskmap/internal/proctest"
 	"riskmap/internal/sensortest"
 	"riskmap/layers"
 	"riskmap/sensors"
@@ -65,10 +66,10 @@ func TestZeroSetupServe(t *testing.T) {
 	bin := buildPlainBinary(t)
 	dir := t.TempDir()
 	p := startProc(t, bin, dir, 3*time.Minute)
-	if out := p.output(); !strings.Contains(out, "no riskmap.gpkg yet: creating it with the Luohu demo dataset") {
+	if out := p.Output(); !strings.Contains(out, "no riskmap.gpkg yet: creating it with the Luohu demo dataset") {
 		t.Errorf("the first start does not say it creates the file:\n%s", out)
 	}
-	got := layerCounts(t, p.base)
+	got := layerCounts(t, p.Base)
 	for layer, n := range demoCounts() {
 		if got[layer] != n {
 			t.Errorf("%s: %d features, want %d", layer, got[layer], n)
@@ -76,7 +77,7 @@ func TestZeroSetupServe(t *testing.T) {
 	}
 
 	// A second process on the same file.
-	second := exec.Command(bin, "serve", "--addr", freeAddr(t))
+	second := exec.Command(bin, "serve", "--addr", proctest.FreeAddr(t))
 	second.Dir = dir
 	second.Env = append(os.Environ(), "RISKMAP_DATABASE_URL=")
 	out, err := second.CombinedOutput()
@@ -85,13 +86,13 @@ func TestZeroSetupServe(t *testing.T) {
 	}
 
 	// Restart: the same data, no second seeding.
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	<-p.exited
+	_ = p.Cmd.Process.Signal(os.Interrupt)
+	<-p.Exited()
 	again := startProc(t, bin, dir, time.Minute)
-	if out := again.output(); strings.Contains(out, "creating it") || strings.Contains(out, "seeding") {
+	if out := again.Output(); strings.Contains(out, "creating it") || strings.Contains(out, "seeding") {
 		t.Errorf("the restart seeded again:\n%s", out)
 	}
-	if got := layerCounts(t, again.base); got[layers.RiskPoints] != demo.RiskPointCount {
+	if got := layerCounts(t, again.Base); got[layers.RiskPoints] != demo.RiskPointCount {
 		t.Errorf("after restart: %d risk points", got[layers.RiskPoints])
 	}
 }
@@ -115,7 +116,7 @@ func TestKillDuringIngestLosesNothing(t *testing.T) {
 	p := startProc(t, bin, "", time.Minute, "--gpkg", file)
 
 	// The water-depth sensors, as the server lists them.
-	resp, err := http.Get(p.base + "/api/v1/sensors?layer=" + layers.WaterloggingSpots)
+	resp, err := http.Get(p.Base + "/api/v1/sensors?layer=" + layers.WaterloggingSpots)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestKillDuringIngestLosesNothing(t *testing.T) {
 					batch[i] = reading{ids[n%len(ids)], t0.Add(time.Duration(n) * time.Millisecond), float64(n%97) / 10}
 				}
 				body, _ := json.Marshal(batch)
-				req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/readings", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, p.Base+"/api/v1/readings", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+testWriteToken)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -197,18 +198,18 @@ func TestKillDuringIngestLosesNothing(t *testing.T) {
 		defer mu.Unlock()
 		return len(acked) >= 4000
 	})
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-p.exited
+	<-p.Exited()
 	close(stop)
 	wg.Wait()
 
 	// Restart on the same file (the lock died with the process), then stop it and
 	// read the file.
 	again := startProc(t, bin, "", time.Minute, "--gpkg", file)
-	_ = again.cmd.Process.Signal(os.Interrupt)
-	<-again.exited
+	_ = again.Cmd.Process.Signal(os.Interrupt)
+	<-again.Exited()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := gpkg.Open(ctx, file, layers.New())

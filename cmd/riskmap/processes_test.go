@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,75 +21,29 @@ import (
 
 	"riskmap/events"
 	"riskmap/internal/pgtest"
+	"riskmap/internal/proctest"
 )
 
-// proc is a `riskmap serve` child process.
-type proc struct {
-	base   string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	log    *strings.Builder
-	exited chan struct{} // closed when the process has exited
-}
-
-// Binaries of this command, built once per test process into binDir (removed by
-// TestMain): with the race detector (buildBinary) and without (buildPlainBinary).
-var (
-	binDir    string
-	binOnce   = map[bool]*sync.Once{true: {}, false: {}}
-	binPath   = map[bool]string{}
-	binErr    = map[bool]error{}
-	binOutput = map[bool][]byte{}
-)
+// Binaries of this command, built once per test process and removed by
+// TestMain: with the race detector (buildBinary) and without (buildPlainBinary).
+var raceBin, plainBin = &proctest.Binary{Race: true}, &proctest.Binary{}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	raceBin.Remove()
+	plainBin.Remove()
 	os.Exit(code)
 }
 
 // buildBinary builds this command with -race, once per test process.
-func buildBinary(t *testing.T) string { return build(t, true) }
+func buildBinary(t *testing.T) string { return raceBin.Path(t) }
 
 // buildPlainBinary builds this command without the race detector, once per test
 // process.
-func buildPlainBinary(t *testing.T) string { return build(t, false) }
-
-func build(t *testing.T, race bool) string {
-	t.Helper()
-	binOnce[race].Do(func() {
-		if binDir == "" {
-			if binDir, binErr[race] = os.MkdirTemp("", "riskmap-bin-"); binErr[race] != nil {
-				return
-			}
-		}
-		args := []string{"build", "-o", filepath.Join(binDir, fmt.Sprintf("riskmap-race-%v", race))}
-		if race {
-			args = append(args, "-race")
-		}
-		binPath[race] = args[2]
-		binOutput[race], binErr[race] = exec.Command("go", append(args, ".")...).CombinedOutput()
-	})
-	if binErr[race] != nil {
-		t.Fatalf("go build: %v\n%s", binErr[race], binOutput[race])
-	}
-	return binPath[race]
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func buildPlainBinary(t *testing.T) string { return plainBin.Path(t) }
 
 // startServe starts `riskmap serve` on dbURL and waits until /readyz says ready.
-func startServe(t *testing.T, bin, dbURL string) *proc {
+func startServe(t *testing.T, bin, dbURL string) *proctest.Proc {
 	t.Helper()
 	return startProc(t, bin, "", 60*time.Second, "--database-url", dbURL)
 }
@@ -100,64 +51,11 @@ func startServe(t *testing.T, bin, dbURL string) *proc {
 // startProc starts `riskmap serve` with args (and RISKMAP_DATABASE_URL unset) in dir
 // ("" for the test's directory) and waits up to wait until /readyz says ready. The
 // process is stopped with SIGINT when the test ends, unless it has exited.
-func startProc(t *testing.T, bin, dir string, wait time.Duration, args ...string) *proc {
+func startProc(t *testing.T, bin, dir string, wait time.Duration, args ...string) *proctest.Proc {
 	t.Helper()
-	addr := freeAddr(t)
-	p := &proc{base: "http://" + addr, log: &strings.Builder{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), "RISKMAP_TILE_CACHE_MB=32", "RISKMAP_DATABASE_URL=", "RISKMAP_WRITE_TOKEN="+testWriteToken)
-	w := writerFunc(func(b []byte) (int, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.log.Write(b) })
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.exited:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("log of %s:\n%s", p.base, p.output())
-		}
-	})
-	deadline := time.Now().Add(wait)
-	for {
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			var body struct{ Status string }
-			_ = json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			if body.Status == "ready" {
-				return p
-			}
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("riskmap serve exited before it was ready:\n%s", p.output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready after %v (%v)", p.base, wait, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return proctest.Serve(t, bin, proctest.Options{Args: args, Dir: dir, Wait: wait, Stop: os.Interrupt,
+		Env: []string{"RISKMAP_TILE_CACHE_MB=32", "RISKMAP_DATABASE_URL=", "RISKMAP_WRITE_TOKEN=" + testWriteToken}})
 }
-
-// output is what the process printed so far.
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // featureVersion is the version /api/v1/features gives, 0 when 404.
 func featureVersion(t *testing.T, base, layer string, id int64) int64 {
@@ -276,16 +174,16 @@ func TestTwoProcessesFollowSQL(t *testing.T) {
 
 	sctx, stopStreams := context.WithCancel(ctx)
 	defer stopStreams()
-	streams := map[*proc]*stream{a: openStream(t, sctx, a.base, "?layers=risk_points"), b: openStream(t, sctx, b.base, "")}
+	streams := map[*proctest.Proc]*stream{a: openStream(t, sctx, a.Base, "?layers=risk_points"), b: openStream(t, sctx, b.Base, "")}
 
 	var delays []time.Duration
-	visible := func(what string, ok func(p *proc) bool) {
+	visible := func(what string, ok func(p *proctest.Proc) bool) {
 		t.Helper()
 		start := time.Now()
-		for _, p := range []*proc{a, b} {
+		for _, p := range []*proctest.Proc{a, b} {
 			for !ok(p) {
 				if time.Since(start) > 10*time.Second {
-					t.Fatalf("%s: not visible in %s after 10 s", what, p.base)
+					t.Fatalf("%s: not visible in %s after 10 s", what, p.Base)
 				}
 				time.Sleep(2 * time.Millisecond)
 			}
@@ -301,21 +199,21 @@ func TestTwoProcessesFollowSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		visible("insert", func(p *proc) bool {
-			return featureVersion(t, p.base, "risk_points", id) == 1 && tileHas(t, p.base, "risk_points", pt, id) &&
+		visible("insert", func(p *proctest.Proc) bool {
+			return featureVersion(t, p.Base, "risk_points", id) == 1 && tileHas(t, p.Base, "risk_points", pt, id) &&
 				streams[p].has(id, 1, "")
 		})
 		if _, err := pool.Exec(ctx, "UPDATE risk_points SET risk_grade = 'low' WHERE id = $1", id); err != nil {
 			t.Fatal(err)
 		}
-		visible("update", func(p *proc) bool {
-			return featureVersion(t, p.base, "risk_points", id) == 2 && streams[p].has(id, 2, "")
+		visible("update", func(p *proctest.Proc) bool {
+			return featureVersion(t, p.Base, "risk_points", id) == 2 && streams[p].has(id, 2, "")
 		})
 		if _, err := pool.Exec(ctx, "DELETE FROM risk_points WHERE id = $1", id); err != nil {
 			t.Fatal(err)
 		}
-		visible("delete", func(p *proc) bool {
-			return featureVersion(t, p.base, "risk_points", id) == 0 && !tileHas(t, p.base, "risk_points", pt, id) &&
+		visible("delete", func(p *proctest.Proc) bool {
+			return featureVersion(t, p.Base, "risk_points", id) == 0 && !tileHas(t, p.Base, "risk_points", pt, id) &&
 				streams[p].has(id, 3, "delete")
 		})
 	}

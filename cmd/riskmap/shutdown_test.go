@@ -42,7 +42,7 @@ func TestGracefulShutdown(t *testing.T) {
 	p := startProc(t, bin, "", 90*time.Second, "--database-url", url, "--shutdown-grace", grace.String(),
 		"--spool-dir", t.TempDir(), "--event-flush", "50ms", "--log-format", "json",
 		"--mqtt-url", mqttURL, "--mqtt-topic", topic+"/#", "--mqtt-client-id", "riskmap-shutdown-test-"+suffix)
-	addr := strings.TrimPrefix(p.base, "http://")
+	addr := strings.TrimPrefix(p.Base, "http://")
 	client := &http.Client{Timeout: 20 * time.Second}
 
 	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
@@ -62,7 +62,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return b, ks
 	}
 	post := func(body []byte) (int, error) {
-		req, _ := http.NewRequest(http.MethodPost, p.base+"/api/v1/readings", bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, p.Base+"/api/v1/readings", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+testWriteToken)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -77,7 +77,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return err == nil && code == http.StatusOK
 	})
 	mqttStats := func() (subscribed bool, durable int64) {
-		resp, err := client.Get(p.base + "/api/v1/ingest/stats")
+		resp, err := client.Get(p.Base + "/api/v1/ingest/stats")
 		if err != nil {
 			return false, -1
 		}
@@ -96,7 +96,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// The event stream, read line by line until it ends.
 	sctx, cancelStream := context.WithCancel(context.Background())
 	defer cancelStream()
-	req, _ := http.NewRequestWithContext(sctx, http.MethodGet, p.base+"/api/v1/events", nil)
+	req, _ := http.NewRequestWithContext(sctx, http.MethodGet, p.Base+"/api/v1/events", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("events: %v %v", resp, err)
@@ -190,7 +190,7 @@ func TestGracefulShutdown(t *testing.T) {
 	sensortest.WaitFor(t, 30*time.Second, "MQTT readings stored", func() bool { _, mqttDurable = mqttStats(); return mqttDurable >= 20 })
 
 	sigAt := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// New connections are refused while the slow request is still in flight.
@@ -235,18 +235,18 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(grace + 10*time.Second):
 		t.Fatalf("serve still running %v after SIGTERM", time.Since(sigAt))
 	}
 	took := time.Since(sigAt)
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
 	}
 	if took > grace {
 		t.Errorf("exit %v after SIGTERM, past the grace period %v", took, grace)
 	}
-	out := p.output()
+	out := p.Output()
 	if !strings.Contains(out, `"msg":"shutdown complete"`) || !strings.Contains(out, `"requests_cut":false`) {
 		t.Errorf("no shutdown complete line without cut requests in the log:\n%s", out)
 	}
