@@ -67,7 +67,7 @@ func BenchmarkHubFlush(b *testing.B) {
 				batch := make([]Event, perFlush)
 				copy(batch, evs[(i%10)*perFlush:])
 				h.Publish(batch...)
-				h.flush(time.Now())
+				h.flush(time.Now(), false)
 				for _, s := range subs {
 					buf, _ = s.Next(done, buf)
 					for j := range buf {

@@ -88,11 +88,13 @@ type Hub struct {
 
 	published, coalesced, delivered, replayed, reloads, dropped atomic.Int64
 
-	// Owned by the Run goroutine, reused between flushes.
-	merge  map[key]merged
-	groups map[string]*Batch
-	snap   []*Subscription
-	gone   []*Subscription
+	// flushMu serializes flushes: Run's and Shutdown's last one. The fields below
+	// it are reused between flushes and touched only under it.
+	flushMu sync.Mutex
+	merge   map[key]merged
+	groups  map[string]*Batch
+	snap    []*Subscription
+	gone    []*Subscription
 }
 
 type merged struct {
@@ -171,9 +173,9 @@ func (h *Hub) Run(ctx context.Context) {
 			h.stop()
 			return
 		case now := <-t.C:
-			h.flush(now)
+			h.flush(now, false)
 		case <-h.urgent:
-			h.flush(time.Now())
+			h.flush(time.Now(), false)
 		}
 	}
 }
@@ -191,11 +193,18 @@ func (h *Hub) stop() {
 	clear(h.subs)
 }
 
-// flush is one round of the Run loop.
-func (h *Hub) flush(now time.Time) {
+// flush is one round of the Run loop: it delivers what was published since the
+// last one. With last (Shutdown) publishing stops in the same step, so that no
+// event falls between the last flush and the stop.
+func (h *Hub) flush(now time.Time, last bool) {
+	h.flushMu.Lock()
+	defer h.flushMu.Unlock()
 	h.pubMu.Lock()
 	evs := h.pending
 	h.pending = nil // the batches handed out share evs: never reuse it
+	if last {
+		h.stopped = true
+	}
 	h.pubMu.Unlock()
 
 	evs = h.coalesce(evs)

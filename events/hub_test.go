@@ -124,7 +124,7 @@ func TestCoalescing(t *testing.T) {
 			s := subscribe(t, h, Filter{}, 0, false)
 			for _, f := range tt.flushes {
 				h.Publish(f...)
-				h.flush(time.Now())
+				h.flush(time.Now(), false)
 			}
 			got, _ := drain(t, s)
 			if !slices.Equal(ids(got), tt.want) {
@@ -178,7 +178,7 @@ func TestFilters(t *testing.T) {
 		subs[i] = subscribe(t, h, tt.f, 0, false)
 	}
 	h.Publish(evs...)
-	h.flush(time.Now())
+	h.flush(time.Now(), false)
 	for i, tt := range tests {
 		got, _ := drain(t, subs[i])
 		if !slices.Equal(ids(got), tt.want) {
@@ -205,7 +205,7 @@ func TestResume(t *testing.T) {
 			for _, id := range f {
 				h.Publish(change(id, []string{"a", "b"}[id%2], id, 0))
 			}
-			h.flush(time.Now())
+			h.flush(time.Now(), false)
 		}
 	}
 	tests := []struct {
@@ -245,7 +245,7 @@ func TestResume(t *testing.T) {
 			}
 			got, _ := drain(t, s)
 			h.Publish(change(9, "b", 9, 0), change(10, "a", 10, 0))
-			h.flush(time.Now())
+			h.flush(time.Now(), false)
 			liveGot, _ := drain(t, s)
 			got = append(got, liveGot...)
 			var live []int64
@@ -277,7 +277,7 @@ func TestResume(t *testing.T) {
 func TestResumeNonMonotonicIDs(t *testing.T) {
 	h := NewHub(Options{})
 	h.Publish(change(10, "a", 1, 0), change(5, "a", 2, 0), change(7, "a", 3, 0))
-	h.flush(time.Now())
+	h.flush(time.Now(), false)
 	s := subscribe(t, h, Filter{}, 5, true)
 	got, _ := drain(t, s)
 	if !slices.Equal(ids(got), []int64{7}) {
@@ -290,11 +290,11 @@ func TestReset(t *testing.T) {
 	h := NewHub(Options{})
 	live := subscribe(t, h, Filter{Layers: []string{"b"}}, 0, false)
 	h.Publish(change(1, "a", 1, 0), change(2, "a", 2, 0))
-	h.flush(time.Now())
+	h.flush(time.Now(), false)
 	h.Publish(change(3, "a", 3, 0))
 	h.Reset(3)
 	h.Publish(change(4, "b", 4, 0))
-	h.flush(time.Now())
+	h.flush(time.Now(), false)
 	got, _ := drain(t, live)
 	if !slices.Equal(ids(got), []int64{3, 4}) || got[0].Type != TypeReload || string(got[0].Data) != `{"reason":"reset"}` {
 		t.Fatalf("live client got %v %v, want the reset reload (id 3) then 4", ids(got), types(got))
@@ -497,7 +497,7 @@ func TestHeartbeatSchedule(t *testing.T) {
 			id++
 			h.Publish(change(id, "a", id, 0))
 		}
-		h.flush(t0.Add(st.at))
+		h.flush(t0.Add(st.at), false)
 		if !st.drain {
 			continue
 		}

@@ -21,17 +21,15 @@ type Shutdown struct {
 // ReasonServerShutdown is Shutdown.Reason.
 const ReasonServerShutdown = "server_shutdown"
 
-// Shutdown ends every subscription for a server shutdown: each gets, after the
-// batches already queued for it, a final shutdown event whose SSE frame carries
+// Shutdown ends every subscription for a server shutdown: it delivers, in a last
+// flush, what was published since the previous one; then each subscription gets,
+// after the batches queued for it, a final shutdown event whose SSE frame carries
 // "retry: <retry in ms>", then Next returns ErrStopped. From now on Subscribe
-// returns ErrStopped and Publish discards, as after Run has returned (events
-// published since the last flush are not sent: a client resuming on another or
-// the restarted server is brought up to date there). Run keeps running until its
-// context ends. Idempotent.
+// returns ErrStopped and Publish discards, as after Run has returned (a client
+// resuming on another or the restarted server is brought up to date there). Run
+// keeps running until its context ends. Idempotent.
 func (h *Hub) Shutdown(retry time.Duration) {
-	h.pubMu.Lock()
-	h.stopped, h.pending = true, nil
-	h.pubMu.Unlock()
+	h.flush(time.Now(), true)
 	b := shutdownBatch(retry)
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -3,13 +3,15 @@ package events
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
 
 // TestShutdown: every subscription — whatever its filter — gets what was queued
-// for it, then the shutdown event with its retry hint, then ErrStopped; new
-// subscriptions are refused and publishing does nothing.
+// for it and what was published since the last flush, then the shutdown event with
+// its retry hint, then ErrStopped; new subscriptions are refused and publishing
+// does nothing.
 func TestShutdown(t *testing.T) {
 	h := NewHub(Options{Flush: time.Hour, Heartbeat: -1})
 	all, err := h.Subscribe(Filter{}, 0, false)
@@ -26,7 +28,8 @@ func TestShutdown(t *testing.T) {
 	}
 	closed.Close()
 	h.Publish(Event{ID: 7, Layer: "risk_points", FeatureID: 1, Data: []byte(`{"id":1}`)})
-	h.flush(time.Now())
+	h.flush(time.Now(), false)
+	h.Publish(Event{ID: 9, Layer: "risk_points", FeatureID: 3, Data: []byte(`{"id":3}`)}) // no flush before the shutdown
 	h.Shutdown(2500 * time.Millisecond)
 	h.Shutdown(time.Second) // idempotent: nothing more is queued
 
@@ -36,7 +39,7 @@ func TestShutdown(t *testing.T) {
 		sub  *Subscription
 		want []string
 	}{
-		{"all", all, []string{"id: 7\nevent: change\ndata: {\"id\":1}\n\n", final}},
+		{"all", all, []string{"id: 7\nevent: change\ndata: {\"id\":1}\n\n", "id: 9\nevent: change\ndata: {\"id\":3}\n\n", final}},
 		{"filtered", red, []string{final}},
 	}
 	for _, tt := range tests {
@@ -50,7 +53,7 @@ func TestShutdown(t *testing.T) {
 		for i := range bs {
 			got = append(got, string(bs[i].SSE()))
 		}
-		if len(got) != len(tt.want) || got[len(got)-1] != final || (len(got) == 2 && got[0] != tt.want[0]) {
+		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: batches %q, want %q", tt.name, got, tt.want)
 		}
 		if last := bs[len(bs)-1].Events; len(last) != 1 || last[0].Type != TypeShutdown || last[0].ID != 0 {
@@ -67,7 +70,7 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("Subscribe after Shutdown: %v, want ErrStopped", err)
 	}
 	h.Publish(Event{ID: 8, Layer: "risk_points", FeatureID: 2, Data: []byte(`{}`)})
-	if st := h.Stats(); st.Clients != 0 || st.Published != 1 {
+	if st := h.Stats(); st.Clients != 0 || st.Published != 2 || st.Delivered != 2 {
 		t.Errorf("stats after Shutdown: %+v", st)
 	}
 }
