@@ -62,6 +62,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	out := make([]ingest.AlertView, len(list))
 	for i, a := range list {
 		out[i] = ingest.ViewAlert(a)
+		out[i].Object = s.objectRef(a.Layer, a.FeatureID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 	return nil

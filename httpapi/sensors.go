@@ -79,13 +79,6 @@ type thresholdsJSON struct {
 	Red    float64 `json:"red"`
 }
 
-type objectJSON struct {
-	Name string  `json:"name"`
-	Kind string  `json:"kind"`
-	Lon  float64 `json:"lon"`
-	Lat  float64 `json:"lat"`
-}
-
 type sensorStateJSON struct {
 	Status    sensors.Status `json:"status"`
 	Level     sensors.Level  `json:"level"`
@@ -109,7 +102,7 @@ type sensorJSON struct {
 	RangeMax   float64         `json:"range_max"`
 	Active     bool            `json:"active"`
 	// Object is the monitored feature (absent when the index lacks it).
-	Object *objectJSON `json:"object,omitempty"`
+	Object *ingest.ObjectRef `json:"object,omitempty"`
 	// State is the live evaluated state (absent for an inactive sensor).
 	State *sensorStateJSON `json:"state,omitempty"`
 }
@@ -123,14 +116,21 @@ func (s *server) sensorView(sn feature.Sensor) sensorJSON {
 	if t := sn.Thresholds; t != nil {
 		v.Thresholds = &thresholdsJSON{t.Blue, t.Yellow, t.Orange, t.Red}
 	}
-	if rec, ok, _ := s.ix.Get(sn.Layer, sn.FeatureID); ok {
-		c := rec.Bound.Center()
-		v.Object = &objectJSON{Name: rec.Name, Kind: rec.Kind, Lon: c.Lon(), Lat: c.Lat()}
-	}
+	v.Object = s.objectRef(sn.Layer, sn.FeatureID)
 	if st, ok := s.ingest.SensorState(sn.ID); ok {
 		v.State = sensorState(st)
 	}
 	return v
+}
+
+// objectRef is the object layer/id as the index has it, nil when it lacks it.
+func (s *server) objectRef(layer string, id int64) *ingest.ObjectRef {
+	rec, ok, _ := s.ix.Get(layer, id)
+	if !ok {
+		return nil
+	}
+	c := rec.Bound.Center()
+	return &ingest.ObjectRef{Name: rec.Name, Kind: rec.Kind, Lon: c.Lon(), Lat: c.Lat()}
 }
 
 func sensorState(st sensors.SensorState) *sensorStateJSON {

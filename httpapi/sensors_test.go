@@ -197,6 +197,20 @@ func TestAlertFlowOverHTTP(t *testing.T) {
 	if status != 200 || len(as) != 2 || as[0].(map[string]any)["to"] != "red" || as[1].(map[string]any)["to"] != "yellow" {
 		t.Fatalf("open alerts, worst first: %d %v", status, body)
 	}
+	// Each listed alert names its object as the feature API does, with the center
+	// of its bounds (a point's own position): no request per alert for a list row.
+	for _, x := range as {
+		a := x.(map[string]any)
+		path := fmt.Sprintf("/api/v1/features/%s/%d", a["layer"], int64(a["feature_id"].(float64)))
+		_, f := r.do(t, http.MethodGet, path, "-", nil)
+		obj, _ := a["object"].(map[string]any)
+		props, _ := f["properties"].(map[string]any)
+		coords, _ := f["geometry"].(map[string]any)["coordinates"].([]any)
+		if obj == nil || props == nil || len(coords) != 2 || obj["name"] != props["name"] || obj["kind"] != props["kind"] ||
+			obj["lon"] != coords[0] || obj["lat"] != coords[1] {
+			t.Errorf("alert %v: object %v; the feature %s: %v", a["id"], obj, path, f)
+		}
+	}
 	id := as[0].(map[string]any)["id"].(float64)
 	ack := fmt.Sprintf("/api/v1/alerts/%d/ack", int64(id))
 	if status, body := r.do(t, http.MethodPost, ack, testToken, map[string]any{"note": "x"}); status != 400 || body["field"] != "by" {

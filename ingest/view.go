@@ -31,6 +31,19 @@ type AlertView struct {
 	AckedAt   *time.Time `json:"acked_at,omitempty"`
 	AckedBy   string     `json:"acked_by,omitempty"`
 	AckNote   string     `json:"ack_note,omitempty"`
+	// Object is the alerted object, filled in by GET /api/v1/alerts from the index
+	// (absent when the index lacks it, and on the event stream).
+	Object *ObjectRef `json:"object,omitempty"`
+}
+
+// ObjectRef names an object of a layer for a list row or a map marker, so that a
+// client need not fetch the feature: its name, its kind code and the center of its
+// bounds in WGS84 degrees.
+type ObjectRef struct {
+	Name string  `json:"name"`
+	Kind string  `json:"kind"`
+	Lon  float64 `json:"lon"`
+	Lat  float64 `json:"lat"`
 }
 
 // ViewAlert is a's JSON form.

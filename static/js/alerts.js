@@ -17,7 +17,7 @@ const maxPulses = 20;
 const ackedLinger = 10 * 60e3;
 
 export class AlertsPanel {
-  // locate(layer, id) → Promise<{name, lonlat}>; fly(alert, where); pulse(list of
+  // locate(layer, id, object) → Promise<{name, lonlat}> (object: the alert's own, when it has one); fly(alert, where); pulse(list of
   // {key, lonlat, level}) draws the pulsing markers; ack(alert) acknowledges an open
   // alert (offered on each open row to editors and admins only: auth.js canEdit).
   constructor(list, countEl, { locate, fly, pulse, ack }) {
@@ -70,7 +70,7 @@ export class AlertsPanel {
     const wk = `${a.layer}/${a.feature_id}`;
     if (this.where.has(wk)) return;
     this.where.set(wk, null);
-    this.locate(a.layer, a.feature_id).then((w) => {
+    this.locate(a.layer, a.feature_id, a.object).then((w) => {
       this.where.set(wk, w);
       this.schedule();
     }).catch(() => this.where.delete(wk));

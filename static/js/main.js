@@ -311,12 +311,20 @@ const search = setupSearch($('search-input'), $('search-results'), (layer, id, l
 // ---- alerts ------------------------------------------------------------------
 
 const names = new Map(); // layer/id → {name, lonlat}, bounded
-async function locate(layer, id) {
+// locate is where an alert's object is: from the alert's own object (the alert
+// list carries it: a page opened on 300 open alerts makes no request per alert),
+// else from the feature, fetched once.
+async function locate(layer, id, object) {
   const k = `${layer}/${id}`;
   if (names.has(k)) return names.get(k);
-  const f = await getJSON(`/api/v1/features/${layer}/${id}`);
-  const c = center(f.geometry);
-  const w = { name: f.properties?.name ?? k, lonlat: c ? toMap(c) : null };
+  let w;
+  if (object) {
+    w = { name: object.name || k, lonlat: toMap([object.lon, object.lat]) };
+  } else {
+    const f = await getJSON(`/api/v1/features/${layer}/${id}`);
+    const c = center(f.geometry);
+    w = { name: f.properties?.name ?? k, lonlat: c ? toMap(c) : null };
+  }
   names.set(k, w);
   if (names.size > 1000) names.delete(names.keys().next().value);
   return w;
