@@ -62,7 +62,7 @@ func (s *server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	out := make([]ingest.AlertView, len(list))
 	for i, a := range list {
 		out[i] = ingest.ViewAlert(a)
-		out[i].Object = s.objectRef(a.Layer, a.FeatureID)
+		out[i].Object = ingest.ObjectOf(s.ix, a.Layer, a.FeatureID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 	return nil

@@ -116,21 +116,11 @@ func (s *server) sensorView(sn feature.Sensor) sensorJSON {
 	if t := sn.Thresholds; t != nil {
 		v.Thresholds = &thresholdsJSON{t.Blue, t.Yellow, t.Orange, t.Red}
 	}
-	v.Object = s.objectRef(sn.Layer, sn.FeatureID)
+	v.Object = ingest.ObjectOf(s.ix, sn.Layer, sn.FeatureID)
 	if st, ok := s.ingest.SensorState(sn.ID); ok {
 		v.State = sensorState(st)
 	}
 	return v
-}
-
-// objectRef is the object layer/id as the index has it, nil when it lacks it.
-func (s *server) objectRef(layer string, id int64) *ingest.ObjectRef {
-	rec, ok, _ := s.ix.Get(layer, id)
-	if !ok {
-		return nil
-	}
-	c := rec.Bound.Center()
-	return &ingest.ObjectRef{Name: rec.Name, Kind: rec.Kind, Lon: c.Lon(), Lat: c.Lat()}
 }
 
 func sensorState(st sensors.SensorState) *sensorStateJSON {

@@ -47,7 +47,7 @@ func newSensorRig(t *testing.T, token string) *sensorRig {
 	hubDone := make(chan struct{})
 	go func() { hub.Run(ctx); close(hubDone) }()
 	relayDone := make(chan struct{})
-	go func() { ingest.NewRelay(st, hub, slog.New(slog.DiscardHandler)).Run(ctx); close(relayDone) }()
+	go func() { ingest.NewRelay(st, hub, ix, slog.New(slog.DiscardHandler)).Run(ctx); close(relayDone) }()
 	svc, err := ingest.New(ingest.Config{Store: st, Registry: reg, TickEvery: time.Hour,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -188,6 +188,9 @@ func TestAlertFlowOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen[a["sensor_id"].(float64)] = a["to"].(string)
+		if obj, _ := a["object"].(map[string]any); obj == nil || obj["name"] == "" {
+			t.Errorf("alert event without its object: %s", b.Data)
+		}
 	}
 	if seen[1] != "red" || seen[2] != "yellow" {
 		t.Errorf("alert events: %v", seen)

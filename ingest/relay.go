@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"riskmap/events"
+	"riskmap/index"
 	"riskmap/store"
 )
 
@@ -35,17 +36,20 @@ type Publisher interface {
 type Relay struct {
 	st  RelayStore
 	pub Publisher
+	ix  *index.Index // names the alerts' objects; may be nil
 	log *slog.Logger
 
 	lastAlert, lastSignal int64 // owned by Run's goroutine
 }
 
-// NewRelay returns a relay; Run starts it.
-func NewRelay(st RelayStore, pub Publisher, log *slog.Logger) *Relay {
+// NewRelay returns a relay; Run starts it. Each alert on the stream carries its
+// object as ix has it (ObjectOf; ix may be nil), so that a client need not fetch
+// the feature to show the alert.
+func NewRelay(st RelayStore, pub Publisher, ix *index.Index, log *slog.Logger) *Relay {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Relay{st: st, pub: pub, log: log}
+	return &Relay{st: st, pub: pub, ix: ix, log: log}
 }
 
 // Run relays until ctx ends, reconnecting with backoff (100 ms doubling to 5 s).
@@ -133,7 +137,7 @@ func (r *Relay) publishAlerts(as []store.StoredAlert) {
 	}
 	evs := make([]events.Event, len(as))
 	for i, a := range as {
-		evs[i] = AlertEvent(EventAlert, a)
+		evs[i] = AlertEvent(EventAlert, a, ObjectOf(r.ix, a.Layer, a.FeatureID))
 		r.lastAlert = max(r.lastAlert, a.ID)
 	}
 	r.pub.PublishNow(evs...)
@@ -157,6 +161,6 @@ func (r *Relay) handle(ctx context.Context, typ string, id int64) {
 			r.log.Warn("event relay: acknowledged alert", "id", id, "err", err)
 			return
 		}
-		r.pub.PublishNow(AlertEvent(EventAlertAck, a))
+		r.pub.PublishNow(AlertEvent(EventAlertAck, a, ObjectOf(r.ix, a.Layer, a.FeatureID)))
 	}
 }

@@ -39,7 +39,7 @@ func TestRelayReachesEveryProcess(t *testing.T) {
 		}
 		subs = append(subs, sub)
 		relayDone := make(chan struct{})
-		go func() { ingest.NewRelay(st, hub, slog.New(slog.DiscardHandler)).Run(ctx); close(relayDone) }()
+		go func() { ingest.NewRelay(st, hub, nil, slog.New(slog.DiscardHandler)).Run(ctx); close(relayDone) }()
 		t.Cleanup(func() { cancel(); <-relayDone })
 	}
 	time.Sleep(300 * time.Millisecond) // the relays are listening

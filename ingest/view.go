@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"riskmap/events"
+	"riskmap/index"
 	"riskmap/sensors"
 	"riskmap/store"
 )
@@ -31,8 +32,8 @@ type AlertView struct {
 	AckedAt   *time.Time `json:"acked_at,omitempty"`
 	AckedBy   string     `json:"acked_by,omitempty"`
 	AckNote   string     `json:"ack_note,omitempty"`
-	// Object is the alerted object, filled in by GET /api/v1/alerts from the index
-	// (absent when the index lacks it, and on the event stream).
+	// Object is the alerted object as the index has it (ObjectOf), in GET
+	// /api/v1/alerts and on the event stream; absent when the index lacks it.
 	Object *ObjectRef `json:"object,omitempty"`
 }
 
@@ -44,6 +45,19 @@ type ObjectRef struct {
 	Kind string  `json:"kind"`
 	Lon  float64 `json:"lon"`
 	Lat  float64 `json:"lat"`
+}
+
+// ObjectOf is the object layer/id as ix has it; nil when ix is nil or lacks it.
+func ObjectOf(ix *index.Index, layer string, id int64) *ObjectRef {
+	if ix == nil {
+		return nil
+	}
+	rec, ok, _ := ix.Get(layer, id)
+	if !ok {
+		return nil
+	}
+	c := rec.Bound.Center()
+	return &ObjectRef{Name: rec.Name, Kind: rec.Kind, Lon: c.Lon(), Lat: c.Lat()}
 }
 
 // ViewAlert is a's JSON form.
@@ -88,10 +102,13 @@ const (
 )
 
 // AlertEvent is the stream event of a stored alert (typ EventAlert or
-// EventAlertAck). Its warning bits are the levels it moves between and the
-// object's, so a client filtering on a minimum warning sees it.
-func AlertEvent(typ string, a store.StoredAlert) events.Event {
-	data, _ := json.Marshal(ViewAlert(a)) // plain types: cannot fail
+// EventAlertAck) about obj (nil: not named). Its warning bits are the levels it
+// moves between and the object's, so a client filtering on a minimum warning
+// sees it.
+func AlertEvent(typ string, a store.StoredAlert, obj *ObjectRef) events.Event {
+	v := ViewAlert(a)
+	v.Object = obj
+	data, _ := json.Marshal(v) // plain types: cannot fail
 	var bits uint16
 	for _, l := range []sensors.Level{a.From, a.To, a.ObjectLevel} {
 		if l.OnScale() {

@@ -240,7 +240,7 @@ func serve(ctx context.Context, st storeSpec, ln net.Listener, log *slog.Logger,
 			feedErr <- err
 			return
 		}
-		bg.Go(func() { ingest.NewRelay(s, hub, log).Run(feedCtx) })
+		bg.Go(func() { ingest.NewRelay(s, hub, ix, log).Run(feedCtx) })
 		if ing != nil {
 			bg.Go(func() { _ = ing.Run(feedCtx) })
 		}

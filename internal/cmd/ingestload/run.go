@@ -99,7 +99,7 @@ func run(ctx context.Context, o options) error {
 	defer stopServer()
 	bg.Go(func() { hub.Run(sctx) })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bg.Go(func() { ingest.NewRelay(st, hub, quiet).Run(sctx) })
+	bg.Go(func() { ingest.NewRelay(st, hub, ix, quiet).Run(sctx) })
 	svc, err := ingest.New(ingest.Config{Store: st, Registry: reg, Logger: quiet})
 	if err != nil {
 		return err
