@@ -15,11 +15,7 @@ import (
 // by TestMain.
 var riskmap = &proctest.Binary{}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	riskmap.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { proctest.Main(m, riskmap) }
 
 // riskmapBinary builds riskmap/cmd/riskmap once per test process.
 func riskmapBinary(t *testing.T) string { return riskmap.Path(t) }

@@ -15,11 +15,7 @@ import (
 // removed by TestMain.
 var riskmap = &proctest.Binary{}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	riskmap.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { proctest.Main(m, riskmap) }
 
 // seededDemo builds riskmap (once per test process), migrates the database at dbURL
 // and seeds the demo into it, as an operator would; it returns the binary and a

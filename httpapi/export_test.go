@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"riskmap/feature"
 	"riskmap/geo"
 	"riskmap/index"
+	"riskmap/internal/syncbuf"
 	"riskmap/layers"
 )
 
@@ -199,22 +199,24 @@ func TestExportBadInput(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// bigRiskIndex is an index of 20,000 risk points named name (a long name makes
+// an export of several megabytes), on a 200 × 100 grid in Luohu.
+func bigRiskIndex(t *testing.T, name string) (*layers.Registry, *index.Index) {
+	t.Helper()
+	reg := layers.New()
+	ix := index.New(reg)
+	ms := make([]index.Mutation, 0, 20000)
+	for i := range 20000 {
+		ms = append(ms, index.Mutation{Op: feature.Insert, Feature: feature.Feature{Layer: layers.RiskPoints, ID: int64(i + 1), Version: 1,
+			Geometry: orb.Point{114.1 + float64(i%200)*0.0005, 22.5 + float64(i/200)*0.0005},
+			Props: map[string]any{"external_id": fmt.Sprintf("RP-%d", i+1), "name": name,
+				"category": "fire", "address": nil, "subdistrict": nil, "cause": nil, "measures": nil, "responsible_dept": nil,
+				"risk_grade": "low", "hazard_status": "open"}}})
+	}
+	if _, err := ix.Apply(ms...); err != nil {
+		t.Fatal(err)
+	}
+	return reg, ix
 }
 
 // TestExportClientGone: a client that goes away in the middle of a download ends
@@ -222,20 +224,8 @@ func (s *syncBuffer) String() string {
 // server meets first: it stops encoding (and says so in its log) instead of
 // writing the whole layer into a dead connection.
 func TestExportClientGone(t *testing.T) {
-	reg := layers.New()
-	ix := index.New(reg)
-	var ms []index.Mutation
-	for i := range 20000 {
-		ms = append(ms, index.Mutation{Op: feature.Insert, Feature: feature.Feature{Layer: layers.RiskPoints, ID: int64(i + 1), Version: 1,
-			Geometry: orb.Point{114.1 + float64(i%200)*0.0005, 22.5 + float64(i/200)*0.0005},
-			Props: map[string]any{"external_id": fmt.Sprintf("RP-%d", i+1), "name": "一个相当长的风险点名称，为了让导出足够大" + strings.Repeat("长", 100),
-				"category": "fire", "address": nil, "subdistrict": nil, "cause": nil, "measures": nil, "responsible_dept": nil,
-				"risk_grade": "low", "hazard_status": "open"}}})
-	}
-	if _, err := ix.Apply(ms...); err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
+	reg, ix := bigRiskIndex(t, "一个相当长的风险点名称，为了让导出足够大"+strings.Repeat("长", 100))
+	var logs syncbuf.Buffer
 	srv := httptest.NewServer(mustNew(t, Config{Registry: reg, Index: ix, Logger: slog.New(slog.NewTextHandler(&logs, nil)), RequestTimeout: time.Minute}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -262,19 +252,7 @@ func TestExportClientGone(t *testing.T) {
 // the request timeout of API answers: a client reading slowly past RequestTimeout
 // still gets the whole layer, while an ordinary route times out.
 func TestExportOutlivesRequestTimeout(t *testing.T) {
-	reg := layers.New()
-	ix := index.New(reg)
-	var ms []index.Mutation
-	for i := range 20000 {
-		ms = append(ms, index.Mutation{Op: feature.Insert, Feature: feature.Feature{Layer: layers.RiskPoints, ID: int64(i + 1), Version: 1,
-			Geometry: orb.Point{114.1 + float64(i%200)*0.0005, 22.5 + float64(i/200)*0.0005},
-			Props: map[string]any{"external_id": fmt.Sprintf("RP-%d", i+1), "name": "风险点" + strings.Repeat("长", 200),
-				"category": "fire", "address": nil, "subdistrict": nil, "cause": nil, "measures": nil, "responsible_dept": nil,
-				"risk_grade": "low", "hazard_status": "open"}}})
-	}
-	if _, err := ix.Apply(ms...); err != nil {
-		t.Fatal(err)
-	}
+	reg, ix := bigRiskIndex(t, "风险点"+strings.Repeat("长", 200))
 	const timeout = 200 * time.Millisecond
 	srv := httptest.NewServer(mustNew(t, Config{Registry: reg, Index: ix, RequestTimeout: timeout}))
 	defer srv.Close()

@@ -19,6 +19,7 @@ import (
 
 	"riskmap/internal/pgtest"
 	"riskmap/internal/sensortest"
+	"riskmap/internal/syncbuf"
 )
 
 // TestIngestSurvivesDatabaseRestart runs the server on a private PostgreSQL,
@@ -43,7 +44,7 @@ func TestIngestSurvivesDatabaseRestart(t *testing.T) {
 	served := make(chan error, 1)
 	// The server's log (warnings and up: the outage, spooling, draining) is shown
 	// when the test fails.
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log (warnings and errors):\n%s", logs.String())

@@ -28,12 +28,7 @@ import (
 // TestMain: with the race detector (buildBinary) and without (buildPlainBinary).
 var raceBin, plainBin = &proctest.Binary{Race: true}, &proctest.Binary{}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	raceBin.Remove()
-	plainBin.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { proctest.Main(m, raceBin, plainBin) }
 
 // buildBinary builds this command with -race, once per test process.
 func buildBinary(t *testing.T) string { return raceBin.Path(t) }

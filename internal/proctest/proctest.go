@@ -13,19 +13,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"riskmap/internal/syncbuf"
 )
 
 // Package is the import path of the riskmap command.
 const Package = "riskmap/cmd/riskmap"
 
 // Binary is the riskmap binary, built on first use into a temporary folder that
-// Remove deletes. Declare one per test package (with Race set or not) and call
-// Remove from TestMain after m.Run. Safe for concurrent use.
+// Remove deletes. Declare one per test package (with Race set or not) and pass it
+// to Main from TestMain. Safe for concurrent use.
 type Binary struct {
 	// Race builds with the race detector: for tests whose subject is the
 	// command's own code; tests that only drive processes leave it off.
@@ -59,7 +60,17 @@ func (b *Binary) Path(t testing.TB) string {
 	return b.path
 }
 
-// Remove deletes what Path built. Call it once the package's tests have run.
+// Main is a test package's TestMain: it runs the tests, removes the binaries
+// bins built and exits with the tests' code.
+func Main(m *testing.M, bins ...*Binary) {
+	code := m.Run()
+	for _, b := range bins {
+		b.Remove()
+	}
+	os.Exit(code)
+}
+
+// Remove deletes what Path built. Main calls it.
 func (b *Binary) Remove() {
 	if b.dir != "" {
 		os.RemoveAll(b.dir)
@@ -91,8 +102,7 @@ type Proc struct {
 
 	stop   os.Signal
 	exited chan struct{} // closed when the process has exited
-	mu     sync.Mutex
-	log    strings.Builder
+	log    syncbuf.Buffer
 }
 
 // Serve starts `riskmap serve --addr <free loopback port>` with o and waits until
@@ -112,8 +122,7 @@ func Serve(t testing.TB, bin string, o Options) *Proc {
 	p.Cmd = exec.Command(bin, append([]string{"serve", "--addr", addr}, o.Args...)...)
 	p.Cmd.Dir = o.Dir
 	p.Cmd.Env = append(os.Environ(), o.Env...)
-	w := writerFunc(func(b []byte) (int, error) { p.mu.Lock(); defer p.mu.Unlock(); return p.log.Write(b) })
-	p.Cmd.Stdout, p.Cmd.Stderr = w, w
+	p.Cmd.Stdout, p.Cmd.Stderr = &p.log, &p.log
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", p.Name, err)
 	}
@@ -171,15 +180,7 @@ func (p *Proc) Stop(t testing.TB) {
 func (p *Proc) Exited() <-chan struct{} { return p.exited }
 
 // Output is what the process has written to stdout and stderr so far.
-func (p *Proc) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+func (p *Proc) Output() string { return p.log.String() }
 
 // ReadyStatus is the status the /readyz of base answers with ("" with the error
 // when it does not answer JSON).
