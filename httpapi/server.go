@@ -297,12 +297,16 @@ func (s *server) handle(fn func(http.ResponseWriter, *http.Request) error) http.
 // download, which gets ExportTimeout.
 func (s *server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() == eventsRoute {
-			next.ServeHTTP(w, r)
-			return
+		var route string
+		if rt := mux.CurrentRoute(r); rt != nil {
+			route = rt.GetName()
 		}
 		timeout := s.timeout
-		if rt := mux.CurrentRoute(r); rt != nil && rt.GetName() == exportRoute {
+		switch route {
+		case eventsRoute:
+			next.ServeHTTP(w, r)
+			return
+		case exportRoute:
 			timeout = max(timeout, ExportTimeout)
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)

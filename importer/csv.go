@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"riskmap/report"
+
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
@@ -95,16 +97,12 @@ func ReadCSV(data []byte) (*Table, error) {
 }
 
 // toAny makes a record's values, undoing the spreadsheet guard riskmap's own CSV
-// writers put on text (report.SafeCell): a cell "'=..." (or ' before +, -, @, a
-// tab or a carriage return) was written for a text starting with that character,
-// so the quote is dropped and an export re-imports to the same text.
+// writers put on text (report.SafeCell, undone by report.UnguardCell), so that an
+// export re-imports to the same text.
 func toAny(rec []string) []any {
 	out := make([]any, len(rec))
 	for i, s := range rec {
-		if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
-			s = s[1:]
-		}
-		out[i] = s
+		out[i] = report.UnguardCell(s)
 	}
 	return out
 }

@@ -85,10 +85,24 @@ func (r *Report) csvRow(row []string, h index.Hit, lang string) {
 	row[13] = strconv.FormatFloat(p[1], 'f', 7, 64)
 }
 
-// safeCell keeps a spreadsheet from evaluating text as a formula.
+// formulaStarts are the first characters that make a spreadsheet evaluate a
+// cell as a formula.
+const formulaStarts = "=+-@\t\r"
+
+// SafeCell keeps a spreadsheet from evaluating text as a formula: a leading '
+// before text starting with one of formulaStarts.
 func SafeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune(formulaStarts, rune(s[0])) {
 		return "'" + s
+	}
+	return s
+}
+
+// UnguardCell undoes SafeCell on a cell read back: "'=x" is "=x". A ' before any
+// other character stays (SafeCell never wrote it).
+func UnguardCell(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStarts, rune(s[1])) {
+		return s[1:]
 	}
 	return s
 }
